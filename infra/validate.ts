@@ -1,0 +1,50 @@
+/**
+ * Shared config validation: every bad value stops the run before any resource is created, with
+ * a message that names the key in backticks, the value, and the fix.
+ */
+
+/** A bad stack setting. `key` is the full config key, e.g. `ecs-anywhere:hosts`. */
+export class ConfigError extends Error {
+    override readonly name = "ConfigError";
+    constructor(
+        readonly key: string,
+        readonly value: unknown,
+        fix: string,
+    ) {
+        super(`\`${key}\` is ${describe(value)}: ${fix}`);
+    }
+}
+
+/** A short, safe rendering of a bad value for an error message (secrets must not be passed here). */
+export function describe(value: unknown): string {
+    if (value === undefined) return "not set";
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** A whole number within [min, max], else a `ConfigError` for `key`. */
+export function wholeNumber(key: string, value: unknown, min: number, max: number): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        throw new ConfigError(key, value, `set it to a whole number from ${min} to ${max}`);
+    }
+    return value;
+}
+
+/** One of `choices`, else a `ConfigError` for `key`. */
+export function oneOf<T extends string>(key: string, value: unknown, choices: readonly T[]): T {
+    if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
+        throw new ConfigError(key, value, `set it to one of ${choices.join(", ")}`);
+    }
+    return value as T;
+}
+
+/** A string matching `pattern`, else a `ConfigError` for `key` whose fix is `expected`. */
+export function matching(key: string, value: unknown, pattern: RegExp, expected: string): string {
+    if (typeof value !== "string" || !pattern.test(value)) {
+        throw new ConfigError(key, value, `expected ${expected}`);
+    }
+    return value;
+}
+
+/** AWS region names such as `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`. */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;

@@ -1,0 +1,42 @@
+import * as assert from "node:assert/strict";
+import { DEFAULTS, parseWorkerEnvironment, WorkerConfigError } from "../src/options";
+
+const QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/ecs-anywhere-queue";
+
+describe("worker options", () => {
+    it("applies the documented defaults and reads the region from the queue URL", () => {
+        const options = parseWorkerEnvironment({ SQS_QUEUE_URL: QUEUE });
+        assert.equal(options.region, "eu-west-1");
+        assert.equal(options.sourceDir, DEFAULTS.sourceDir);
+        assert.equal(options.destinationDir, DEFAULTS.destinationDir);
+        assert.equal(options.processedSuffix, "_has_been_processed");
+        assert.equal(options.logFileNames, "plain");
+    });
+
+    it("accepts the walkthrough's EFS_* folder names as aliases", () => {
+        const options = parseWorkerEnvironment({ SQS_QUEUE_URL: QUEUE, EFS_SOURCE_FOLDER: "/mnt/in", EFS_DESTINATION_FOLDER: "/mnt/out" });
+        assert.equal(options.sourceDir, "/mnt/in");
+        assert.equal(options.destinationDir, "/mnt/out");
+    });
+
+    const bad: Array<[Record<string, string>, string]> = [
+        [{}, "SQS_QUEUE_URL"],
+        [{ SQS_QUEUE_URL: "not a url" }, "SQS_QUEUE_URL"],
+        [{ SQS_QUEUE_URL: "http://127.0.0.1:1/000000000000/q" }, "AWS_REGION"],
+        [{ SQS_QUEUE_URL: QUEUE, AWS_REGION: "Europe" }, "AWS_REGION"],
+        [{ SQS_QUEUE_URL: QUEUE, SOURCE_DIR: "relative/path" }, "SOURCE_DIR"],
+        [{ SQS_QUEUE_URL: QUEUE, SOURCE_DIR: "/d", DESTINATION_DIR: "/d/" }, "DESTINATION_DIR"],
+        [{ SQS_QUEUE_URL: QUEUE, PROCESSED_SUFFIX: "a/b" }, "PROCESSED_SUFFIX"],
+        [{ SQS_QUEUE_URL: QUEUE, LOG_FILE_NAMES: "yes" }, "LOG_FILE_NAMES"],
+        [{ SQS_QUEUE_URL: QUEUE, RECEIVE_LOOPS: "0" }, "RECEIVE_LOOPS"],
+        [{ SQS_QUEUE_URL: QUEUE, RECEIVE_BATCH_SIZE: "11" }, "RECEIVE_BATCH_SIZE"],
+    ];
+    for (const [env, variable] of bad) {
+        it(`names ${variable} when given ${JSON.stringify(env)}`, () => {
+            assert.throws(
+                () => parseWorkerEnvironment(env),
+                (error: unknown) => error instanceof WorkerConfigError && error.variable === variable && error.message.startsWith(variable),
+            );
+        });
+    }
+});
