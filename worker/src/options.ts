@@ -118,14 +118,9 @@ export function parseWorkerEnvironment(env: Environment = process.env): WorkerOp
     if (queue === undefined) {
         throw new WorkerConfigError("SQS_QUEUE_URL", "required: set it to the queue's URL, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/ecs-anywhere-queue");
     }
-    let url: URL;
-    try {
-        url = new URL(queue.value);
-    } catch {
-        throw new WorkerConfigError("SQS_QUEUE_URL", `expected a URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/queue, got ${JSON.stringify(queue.value)}`);
-    }
-    if ((url.protocol !== "https:" && url.protocol !== "http:") || url.pathname.split("/").filter(Boolean).length < 2) {
-        throw new WorkerConfigError("SQS_QUEUE_URL", `expected http(s)://host/<account>/<queue-name>, got ${JSON.stringify(queue.value)}`);
+    // Not `new URL()`: emulators hand out URLs such as http://sqs.us-east-1.127.0.0.1:4566/... that WHATWG rejects.
+    if (!/^https?:\/\/[^/\s]+\/[^/\s]+\/[^/\s]+$/.test(queue.value)) {
+        throw new WorkerConfigError("SQS_QUEUE_URL", `expected http(s)://host/<account>/<queue-name>, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/queue, got ${JSON.stringify(queue.value)}`);
     }
 
     const regionSetting = setting(env, "AWS_REGION", "AWS_DEFAULT_REGION");

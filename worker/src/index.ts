@@ -1,0 +1,8 @@
+/** The worker as a library: what tests, the demo and the benchmark use to run it in process. */
+export { createSqsClient } from "./main";
+export { Worker, backoffDelay, BACKOFF, type WorkerDependencies, type WorkerStats } from "./worker";
+export { FileMover, type MoveOutcome, type FileSystem } from "./mover";
+export { checkFileName, MAX_NAME_BYTES } from "./file-name";
+export { Logger } from "./log";
+export { parseWorkerEnvironment, DEFAULTS, WorkerConfigError, type WorkerOptions, type LogFileNames } from "./options";
+export { InvalidFileNameError, MoveError, SqsCallError } from "./errors";

@@ -1,0 +1,65 @@
+/**
+ * Entry point: reads the environment, builds the SQS client, runs the worker, and stops it
+ * cleanly on SIGTERM/SIGINT (ECS sends SIGTERM and waits 30 s before SIGKILL).
+ * Exit codes: 0 after a clean stop, 2 for a bad setting, 1 for anything else.
+ */
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { describeError } from "./errors";
+import { Logger } from "./log";
+import { parseWorkerEnvironment, WorkerConfigError, type WorkerOptions } from "./options";
+import { Worker } from "./worker";
+
+function fail(code: number, event: string, fields: Record<string, unknown>): never {
+    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: "error", event, ...fields })}\n`);
+    process.exit(code);
+}
+
+/** One client with a pool of kept-alive connections large enough for every loop plus its deletes. */
+export function createSqsClient(options: WorkerOptions): SQSClient {
+    const agent = { keepAlive: true, maxSockets: options.receiveLoops * 3 + 4 };
+    return new SQSClient({
+        region: options.region,
+        requestHandler: {
+            httpAgent: agent,
+            httpsAgent: agent,
+            connectionTimeout: 5_000,
+            // A long poll holds the request for waitTimeSeconds; anything much longer is a dead link.
+            requestTimeout: (options.waitTimeSeconds + 10) * 1_000,
+        },
+    });
+}
+
+async function main(): Promise<void> {
+    let options: WorkerOptions;
+    try {
+        options = parseWorkerEnvironment(process.env);
+    } catch (error) {
+        if (error instanceof WorkerConfigError) fail(2, "bad-configuration", { variable: error.variable, error: error.message });
+        throw error;
+    }
+    const logger = new Logger(options.logFileNames, options.logHashKey);
+    const worker = new Worker(options, { sqs: createSqsClient(options), logger });
+
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) fail(130, "forced-exit", { signal, reason: "second signal while stopping" });
+        logger.info("stopping", { signal });
+        worker.stop().then(
+            () => process.exit(0),
+            (error: unknown) => fail(1, "stop-failed", { error: describeError(error) }),
+        );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+
+    try {
+        await worker.start();
+    } catch (error) {
+        fail(1, "start-failed", { error: describeError(error), hint: `check that ${options.sourceDir} and ${options.destinationDir} exist and are writable by uid ${process.getuid?.() ?? "?"}` });
+    }
+}
+
+if (require.main === module) {
+    main().catch((error: unknown) => fail(1, "crashed", { error: describeError(error) }));
+}

@@ -1,0 +1,247 @@
+/**
+ * Moves named files from the source folder to the destination folder, as the message-handling
+ * table in DESIGN.md says: never overwrite, never follow a link out of the folders, and make a
+ * move durable (destination linked and synced before the source is removed and synced).
+ *
+ * Work is done a batch at a time so that the two folder syncs are paid once per batch.
+ */
+import { randomBytes } from "node:crypto";
+import { constants as fsConstants, type Stats } from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { errorCode, MoveError } from "./errors";
+
+/** What happened to one file; only `moved` and `already-done` allow the message to be deleted. */
+export type MoveOutcome =
+    | { readonly kind: "moved"; readonly via: "link" | "copy" }
+    | { readonly kind: "already-done" }
+    | { readonly kind: "missing" }
+    | { readonly kind: "conflict"; readonly reason: string }
+    | { readonly kind: "rejected"; readonly reason: string }
+    | { readonly kind: "failed"; readonly error: MoveError };
+
+export interface MoverOptions {
+    readonly sourceDir: string;
+    readonly destinationDir: string;
+    readonly processedSuffix: string;
+}
+
+/** The file-system calls the mover makes; tests may wrap them to inject faults. */
+export type FileSystem = Pick<typeof fsp, "lstat" | "link" | "unlink" | "open" | "mkdir" | "readdir" | "utimes">;
+
+/** Errors from `link` after which a copy is the way to move the file. */
+const COPY_INSTEAD = new Set(["EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP", "EMLINK", "EACCES"]);
+/** Leftovers of an interrupted copy look like this; only the worker makes such names. */
+const PARTIAL = /^\.ecs-anywhere-[0-9a-f]{16}\.partial$/;
+
+type Staged = { readonly kind: "staged"; readonly via: "link" | "copy" };
+
+export class FileMover {
+    private readonly fs: FileSystem;
+
+    constructor(
+        private readonly options: MoverOptions,
+        fileSystem: FileSystem = fsp,
+    ) {
+        this.fs = fileSystem;
+    }
+
+    /** Creates the folders if they are missing (a fresh EFS access point has neither). */
+    async ensureFolders(): Promise<void> {
+        for (const dir of [this.options.sourceDir, this.options.destinationDir]) {
+            await this.fs.mkdir(dir, { recursive: true, mode: 0o770 });
+            const stats = await this.fs.lstat(dir);
+            if (!stats.isDirectory()) throw new Error(`${dir} is not a folder`);
+        }
+    }
+
+    /** Removes partial copies an interrupted worker left behind more than `olderThanMs` ago. */
+    async sweepPartials(olderThanMs = 3_600_000): Promise<number> {
+        let removed = 0;
+        for (const entry of await this.fs.readdir(this.options.destinationDir)) {
+            if (!PARTIAL.test(entry)) continue;
+            const file = path.join(this.options.destinationDir, entry);
+            try {
+                const stats = await this.fs.lstat(file);
+                if (stats.isFile() && Date.now() - stats.mtimeMs > olderThanMs) {
+                    await this.fs.unlink(file);
+                    removed++;
+                }
+            } catch (error) {
+                if (errorCode(error) !== "ENOENT") throw error;
+            }
+        }
+        return removed;
+    }
+
+    /**
+     * Moves each named file (names already checked by `checkFileName`). The outcome of each is
+     * durable when this returns: a `moved` file is in the destination and gone from the source
+     * on disk, so its message may be deleted.
+     */
+    async moveBatch(names: readonly string[], messageIds: readonly (string | undefined)[] = []): Promise<MoveOutcome[]> {
+        const staged: Array<MoveOutcome | Staged> = await Promise.all(
+            names.map((name, i) => this.stage(name).catch((error: unknown) => this.failure("stage", name, messageIds[i], error))),
+        );
+        if (!staged.some((s) => s.kind === "staged")) return staged as MoveOutcome[];
+
+        // The destination link must be on disk before the source name is removed.
+        try {
+            await this.syncFolder(this.options.destinationDir);
+        } catch (error) {
+            return staged.map((s, i) => (s.kind === "staged" ? this.failure("sync destination folder", names[i], messageIds[i], error) : s));
+        }
+        const finished = await Promise.all(
+            staged.map(async (s, i): Promise<MoveOutcome> => {
+                if (s.kind !== "staged") return s;
+                try {
+                    await this.fs.unlink(this.sourcePath(names[i]));
+                } catch (error) {
+                    // Another worker finishing the same interrupted move got there first.
+                    if (errorCode(error) !== "ENOENT") return this.failure("remove source", names[i], messageIds[i], error);
+                }
+                return { kind: "moved", via: s.via };
+            }),
+        );
+        try {
+            await this.syncFolder(this.options.sourceDir);
+        } catch (error) {
+            return finished.map((o, i) => (o.kind === "moved" ? this.failure("sync source folder", names[i], messageIds[i], error) : o));
+        }
+        return finished;
+    }
+
+    sourcePath(name: string): string {
+        return path.join(this.options.sourceDir, name);
+    }
+
+    destinationPath(name: string): string {
+        return path.join(this.options.destinationDir, name + this.options.processedSuffix);
+    }
+
+    /** Puts the file at its destination name (the source still exists), or decides the outcome. */
+    private async stage(name: string): Promise<MoveOutcome | Staged> {
+        const source = this.sourcePath(name);
+        const destination = this.destinationPath(name);
+        const sourceStats = await this.lstatOrNull(source);
+        if (sourceStats === null) {
+            return (await this.lstatOrNull(destination)) === null ? { kind: "missing" } : { kind: "already-done" };
+        }
+        if (!sourceStats.isFile()) {
+            return { kind: "rejected", reason: `source is not a regular file (${describeType(sourceStats)})` };
+        }
+        const destinationStats = await this.lstatOrNull(destination);
+        if (destinationStats !== null) return this.settleExisting(name, sourceStats, destinationStats);
+
+        try {
+            await this.fs.link(source, destination);
+        } catch (error) {
+            const code = errorCode(error);
+            if (code === "EEXIST") {
+                const now = await this.lstatOrNull(destination);
+                return now === null ? { kind: "conflict", reason: "destination appeared and vanished" } : this.settleExisting(name, sourceStats, now);
+            }
+            if (code !== undefined && COPY_INSTEAD.has(code)) return this.copy(name, sourceStats);
+            throw error;
+        }
+        // Guard against the source being swapped (for a link) between lstat and link.
+        const linked = await this.fs.lstat(destination);
+        if (!sameFile(linked, sourceStats)) {
+            await this.fs.unlink(destination);
+            return { kind: "rejected", reason: "source changed while it was being moved" };
+        }
+        return { kind: "staged", via: "link" };
+    }
+
+    /**
+     * Both names exist. The same file under both names (a move interrupted between link and
+     * unlink), or an identical copy, is finished; anything else is a conflict: never overwrite.
+     */
+    private async settleExisting(name: string, sourceStats: Stats, destinationStats: Stats): Promise<MoveOutcome | Staged> {
+        if (sameFile(sourceStats, destinationStats)) return { kind: "staged", via: "link" };
+        if (destinationStats.isFile() && destinationStats.size === sourceStats.size) {
+            if (await this.sameContent(this.sourcePath(name), this.destinationPath(name))) return { kind: "staged", via: "copy" };
+        }
+        return { kind: "conflict", reason: "destination already exists with other content" };
+    }
+
+    /** Cross-device (or un-linkable) move: copy to a private temporary name, sync, then link into place. */
+    private async copy(name: string, sourceStats: Stats): Promise<MoveOutcome | Staged> {
+        const source = this.sourcePath(name);
+        const destination = this.destinationPath(name);
+        const partial = path.join(this.options.destinationDir, `.ecs-anywhere-${randomBytes(8).toString("hex")}.partial`);
+        const input = await this.fs.open(source, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+        try {
+            if (!sameFile(await input.stat(), sourceStats)) return { kind: "rejected", reason: "source changed while it was being moved" };
+            const output = await this.fs.open(partial, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+            try {
+                await pipeline(input.createReadStream({ autoClose: false, start: 0 }), output.createWriteStream({ autoClose: false }));
+                await output.chmod(sourceStats.mode & 0o7777);
+                await output.sync();
+            } finally {
+                await output.close();
+            }
+            await this.fs.utimes(partial, sourceStats.atime, sourceStats.mtime);
+            try {
+                await this.fs.link(partial, destination);
+            } catch (error) {
+                if (errorCode(error) === "EEXIST") return { kind: "conflict", reason: "destination appeared during the copy" };
+                throw error;
+            }
+            return { kind: "staged", via: "copy" };
+        } finally {
+            await input.close();
+            await this.fs.unlink(partial).catch(() => undefined);
+        }
+    }
+
+    private async sameContent(a: string, b: string): Promise<boolean> {
+        const [x, y] = await Promise.all([this.fs.open(a, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW), this.fs.open(b, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW)]);
+        try {
+            const size = 64 * 1024;
+            const bufferX = Buffer.alloc(size);
+            const bufferY = Buffer.alloc(size);
+            for (let position = 0; ; position += size) {
+                const [readX, readY] = await Promise.all([x.read(bufferX, 0, size, position), y.read(bufferY, 0, size, position)]);
+                if (readX.bytesRead !== readY.bytesRead) return false;
+                if (readX.bytesRead === 0) return true;
+                if (!bufferX.subarray(0, readX.bytesRead).equals(bufferY.subarray(0, readY.bytesRead))) return false;
+            }
+        } finally {
+            await Promise.all([x.close(), y.close()]);
+        }
+    }
+
+    private async syncFolder(dir: string): Promise<void> {
+        const handle = await this.fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+        try {
+            await handle.sync();
+        } finally {
+            await handle.close();
+        }
+    }
+
+    private async lstatOrNull(file: string): Promise<Stats | null> {
+        try {
+            return await this.fs.lstat(file);
+        } catch (error) {
+            if (errorCode(error) === "ENOENT") return null;
+            throw error;
+        }
+    }
+
+    private failure(step: string, name: string, messageId: string | undefined, error: unknown): MoveOutcome {
+        return { kind: "failed", error: new MoveError(`${step} failed for ${JSON.stringify(name)}`, messageId, { cause: error }) };
+    }
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+    return a.dev === b.dev && a.ino === b.ino;
+}
+
+function describeType(stats: Stats): string {
+    if (stats.isSymbolicLink()) return "a symbolic link";
+    if (stats.isDirectory()) return "a folder";
+    return "a special file";
+}
