@@ -9,7 +9,6 @@ import { randomBytes } from "node:crypto";
 import { constants as fsConstants, type Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { pipeline } from "node:stream/promises";
 import { errorCode, MoveError } from "./errors";
 
 /** What happened to one file; only `moved` and `already-done` allow the message to be deleted. */
@@ -176,7 +175,15 @@ export class FileMover {
             if (!sameFile(await input.stat(), sourceStats)) return { kind: "rejected", reason: "source changed while it was being moved" };
             const output = await this.fs.open(partial, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
             try {
-                await pipeline(input.createReadStream({ autoClose: false, start: 0 }), output.createWriteStream({ autoClose: false }));
+                const buffer = Buffer.allocUnsafe(1024 * 1024);
+                for (let position = 0; ; ) {
+                    const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
+                    if (bytesRead === 0) break;
+                    for (let written = 0; written < bytesRead; ) {
+                        written += (await output.write(buffer, written, bytesRead - written)).bytesWritten;
+                    }
+                    position += bytesRead;
+                }
                 await output.chmod(sourceStats.mode & 0o7777);
                 await output.sync();
             } finally {

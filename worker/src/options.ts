@@ -30,7 +30,7 @@ export interface WorkerOptions {
     /** Long-poll wait per receive in seconds (`RECEIVE_WAIT_SECONDS`, 0–20). Default 20. */
     readonly waitTimeSeconds: number;
     /** Visibility timeout asked for per receive, and extended by while a move runs
-     *  (`VISIBILITY_TIMEOUT_SECONDS`, 5–43200). Default 60; the queue is created with the same value. */
+     *  (`VISIBILITY_TIMEOUT_SECONDS`, 1–43200). Default 60; the queue is created with the same value. */
     readonly visibilityTimeoutSeconds: number;
 }
 
@@ -161,6 +161,6 @@ export function parseWorkerEnvironment(env: Environment = process.env): WorkerOp
         receiveLoops: integer(env, "RECEIVE_LOOPS", DEFAULTS.receiveLoops, 1, 64),
         batchSize: integer(env, "RECEIVE_BATCH_SIZE", DEFAULTS.batchSize, 1, 10),
         waitTimeSeconds: integer(env, "RECEIVE_WAIT_SECONDS", DEFAULTS.waitTimeSeconds, 0, 20),
-        visibilityTimeoutSeconds: integer(env, "VISIBILITY_TIMEOUT_SECONDS", DEFAULTS.visibilityTimeoutSeconds, 5, 43200),
+        visibilityTimeoutSeconds: integer(env, "VISIBILITY_TIMEOUT_SECONDS", DEFAULTS.visibilityTimeoutSeconds, 1, 43200),
     };
 }

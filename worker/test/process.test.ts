@@ -1,0 +1,111 @@
+/** The worker as ECS runs it: a child process configured by environment, stopped by signals. */
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Logger, Worker } from "../src/index";
+import { DEFAULTS } from "../src/options";
+import { createQueuePair, makeDataFolders, queueState, sqsClient, startEmulator, TEST_CREDENTIALS, TEST_REGION, waitFor, type Emulator } from "./support/harness";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const MAIN = path.join(ROOT, "worker", "dist", "main.js");
+
+interface Exit {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+}
+
+function startWorker(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit>; output: () => string } {
+    const child = spawn(process.execPath, ["--no-deprecation", "--no-warnings", MAIN], {
+        env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<Exit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout })));
+    return { child, exited, output: () => stdout };
+}
+
+describe("worker process", function () {
+    this.timeout(60_000);
+    let emulator: Emulator;
+
+    before(async function () {
+        this.timeout(120_000);
+        execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "worker", "tsconfig.build.json")], { stdio: "inherit" });
+        emulator = await startEmulator();
+    });
+    after(async () => {
+        await emulator?.stop();
+    });
+
+    it("exits 2 at once naming a missing or bad variable", async () => {
+        const missing = await startWorker({}).exited;
+        assert.equal(missing.code, 2);
+        assert.match(missing.stdout, /"variable":"SQS_QUEUE_URL"/);
+        const bad = await startWorker({ SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q", LOG_FILE_NAMES: "everything" }).exited;
+        assert.equal(bad.code, 2);
+        assert.match(bad.stdout, /LOG_FILE_NAMES: expected plain, hash or off, got \\"everything\\"/);
+    });
+
+    it("on SIGTERM mid-run finishes what is in flight, exits 0, and loses nothing", async () => {
+        const folders = makeDataFolders();
+        try {
+            const queue = createQueuePair(emulator, { visibilityTimeout: 5 });
+            const names = Array.from({ length: 3000 }, (_, i) => `t${String(i).padStart(5, "0")}`);
+            for (const name of names) fs.writeFileSync(path.join(folders.source, name), name);
+            const sqs = sqsClient(emulator.endpoint);
+            await Promise.all(
+                Array.from({ length: names.length / 10 }, (_, b) =>
+                    sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: names.slice(b * 10, b * 10 + 10).map((name, i) => ({ Id: String(i), MessageBody: name })) })),
+                ),
+            );
+            const worker = startWorker({
+                SQS_QUEUE_URL: queue.url,
+                AWS_REGION: TEST_REGION,
+                AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+                SOURCE_DIR: folders.source,
+                DESTINATION_DIR: folders.destination,
+                VISIBILITY_TIMEOUT_SECONDS: "5",
+            });
+            await waitFor("some files moved", () => fs.readdirSync(folders.destination).length >= 200, 20_000);
+            const signalled = Date.now();
+            worker.child.kill("SIGTERM");
+            const exit = await worker.exited;
+            const stopMs = Date.now() - signalled;
+            assert.equal(exit.code, 0, exit.stdout.slice(-2000));
+            assert.ok(stopMs < 10_000, `stopped in ${stopMs} ms (ECS allows 30 s)`);
+            assert.match(exit.stdout, /"event":"stopped"/);
+
+            // Nothing half-moved: each file is in exactly one of the two folders, and no partial copy exists.
+            const source = new Set(fs.readdirSync(folders.source));
+            const destination = new Set(fs.readdirSync(folders.destination));
+            for (const name of names) {
+                const inSource = source.has(name);
+                const inDestination = destination.has(name + DEFAULTS.processedSuffix);
+                assert.ok(inSource !== inDestination, `${name}: in source ${inSource}, in destination ${inDestination}`);
+            }
+            assert.equal(source.size + destination.size, names.length);
+            assert.ok(source.size > 0, "the signal came mid-run");
+
+            // Nothing lost: a fresh worker drains the rest; every file ends in the destination once.
+            const drain = new Worker(
+                { ...DEFAULTS, queueUrl: queue.url, region: TEST_REGION, sourceDir: folders.source, destinationDir: folders.destination, waitTimeSeconds: 1, visibilityTimeoutSeconds: 5 },
+                { sqs, logger: new Logger("off", undefined, () => undefined) },
+            );
+            await drain.start();
+            await waitFor("the queue to drain", () => {
+                const state = queueState(emulator, queue.name);
+                return state.ready.length + state.inflight.length === 0 && fs.readdirSync(folders.source).length === 0;
+            }, 30_000);
+            await drain.stop();
+            assert.equal(fs.readdirSync(folders.destination).length, names.length);
+            assert.equal(queueState(emulator, queue.deadLetterName).ready.length, 0, "no valid message in the dead-letter queue");
+        } finally {
+            folders.remove();
+        }
+    });
+});
