@@ -4,13 +4,8 @@
  * the stack's outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { anywhereProgram } from "./anywhere";
+import { regionProgram } from "./region";
 import { stackKind } from "./stack-kind";
 
-export = async (): Promise<Record<string, unknown>> => {
-    if (stackKind(pulumi.getStack()) === "region") {
-        const { regionProgram } = await import("./region");
-        return regionProgram();
-    }
-    const { anywhereProgram } = await import("./anywhere");
-    return anywhereProgram();
-};
+export = async (): Promise<Record<string, unknown>> => (stackKind(pulumi.getStack()) === "region" ? regionProgram() : anywhereProgram());

@@ -10,7 +10,9 @@ import * as path from "node:path";
 export const TEST_REGION = "us-east-1";
 export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
-type Fauxqs = Awaited<ReturnType<typeof import("fauxqs")["startFauxqs"]>>;
+import type { FauxqsServer } from "fauxqs" with { "resolution-mode": "import" };
+
+type Fauxqs = FauxqsServer;
 
 export interface Emulator {
     readonly server: Fauxqs;

@@ -1,0 +1,2 @@
+/** Placeholder until the anywhere config lands (keeps infra/config.ts compiling). */
+export {};

@@ -1,0 +1,115 @@
+/**
+ * The region stack's settings (namespace `ecs-anywhere`, plus `aws:region`), typed, defaulted in
+ * one place and validated before any resource is created.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { LogFileNames } from "../../worker/src/options";
+import { ConfigError, oneOf, REGION_PATTERN, wholeNumber } from "../validate";
+
+export const NAMESPACE = "ecs-anywhere";
+
+/** Reads a raw config value by full key (`ecs-anywhere:cpu`, `aws:region`); tests pass their own. */
+export type ConfigReader = (fullKey: string) => string | undefined;
+
+export const pulumiConfigReader: ConfigReader = (fullKey) => {
+    const [namespace, key] = fullKey.split(":");
+    return new pulumi.Config(namespace).get(key);
+};
+
+export interface RegionConfig {
+    /** `aws:region`. */
+    readonly region: string;
+    /** Receives before a message goes to the dead-letter queue. Default 5. */
+    readonly maxReceiveCount: number;
+    /** CloudWatch retention of the worker's logs, in days. Default 30. */
+    readonly logRetentionDays: number;
+    /** Run tasks in private subnets behind one NAT gateway (about $33/month more). Default false. */
+    readonly privateSubnets: boolean;
+    /** VPC address range. Default 10.42.0.0/16. */
+    readonly vpcCidr: string;
+    /** Fargate tasks. Default 1. */
+    readonly desiredCount: number;
+    /** Fargate task CPU units and memory (MiB). Default 256 / 512, the smallest size. */
+    readonly cpu: number;
+    readonly memory: number;
+    /** CPU architecture of the Fargate task: ARM64 (Graviton, about 20% cheaper) or X86_64. Default ARM64. */
+    readonly cpuArchitecture: "ARM64" | "X86_64";
+    /** How file names appear in the region task's logs. Default plain. */
+    readonly logFileNames: LogFileNames;
+    /** Allow ECS Exec into the task (adds the four ssmmessages actions to the task role). Default false. */
+    readonly enableExecuteCommand: boolean;
+}
+
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Fargate's valid memory sizes (MiB) for each CPU size. */
+export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
+    256: [512, 1024, 2048],
+    512: [1024, 2048, 3072, 4096],
+    1024: [2048, 3072, 4096, 5120, 6144, 7168, 8192],
+    2048: Array.from({ length: 13 }, (_, i) => 4096 + i * 1024),
+    4096: Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
+};
+
+/** Parses a config value the way `pulumi config set` stores it (strings; numbers and booleans as text). */
+export function parseValue(raw: string | undefined): unknown {
+    if (raw === undefined) return undefined;
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw;
+    }
+}
+
+function key(name: string): string {
+    return `${NAMESPACE}:${name}`;
+}
+
+function boolean(fullKey: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value !== "boolean") throw new ConfigError(fullKey, value, "set it to true or false");
+    return value;
+}
+
+export function loadRegionConfig(read: ConfigReader = pulumiConfigReader): RegionConfig {
+    const get = (name: string) => parseValue(read(key(name)));
+
+    const region = read("aws:region");
+    if (region === undefined || !REGION_PATTERN.test(region)) {
+        throw new ConfigError("aws:region", region, "set the AWS region to deploy to, e.g. `pulumi config set aws:region eu-west-1`");
+    }
+
+    const maxReceiveCount = wholeNumber(key("maxReceiveCount"), get("maxReceiveCount") ?? 5, 1, 1000);
+    const retention = get("logRetentionDays") ?? 30;
+    if (!(LOG_RETENTION_DAYS as readonly unknown[]).includes(retention)) {
+        throw new ConfigError(key("logRetentionDays"), retention, `CloudWatch accepts only ${LOG_RETENTION_DAYS.join(", ")} days`);
+    }
+
+    const vpcCidr = String(get("vpcCidr") ?? "10.42.0.0/16");
+    const cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(vpcCidr);
+    if (cidr === null || cidr.slice(1, 5).some((octet) => Number(octet) > 255) || Number(cidr[5]) < 16 || Number(cidr[5]) > 24) {
+        throw new ConfigError(key("vpcCidr"), vpcCidr, "expected an IPv4 range from /16 to /24, e.g. 10.42.0.0/16");
+    }
+
+    const cpu = wholeNumber(key("cpu"), get("cpu") ?? 256, 256, 4096);
+    if (FARGATE_SIZES[cpu] === undefined) throw new ConfigError(key("cpu"), cpu, `Fargate CPU sizes are ${Object.keys(FARGATE_SIZES).join(", ")}`);
+    const memory = wholeNumber(key("memory"), get("memory") ?? FARGATE_SIZES[cpu][0], 512, 30720);
+    if (!FARGATE_SIZES[cpu].includes(memory)) {
+        throw new ConfigError(key("memory"), memory, `with cpu ${cpu} Fargate accepts memory ${FARGATE_SIZES[cpu].join(", ")}`);
+    }
+
+    return {
+        region,
+        maxReceiveCount,
+        logRetentionDays: retention as number,
+        privateSubnets: boolean(key("privateSubnets"), get("privateSubnets"), false),
+        vpcCidr,
+        desiredCount: wholeNumber(key("desiredCount"), get("desiredCount") ?? 1, 0, 100),
+        cpu,
+        memory,
+        cpuArchitecture: oneOf(key("cpuArchitecture"), get("cpuArchitecture") ?? "ARM64", ["ARM64", "X86_64"] as const),
+        logFileNames: oneOf(key("logFileNames"), get("logFileNames") ?? "plain", ["plain", "hash", "off"] as const),
+        enableExecuteCommand: boolean(key("enableExecuteCommand"), get("enableExecuteCommand"), false),
+    };
+}

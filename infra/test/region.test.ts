@@ -1,0 +1,252 @@
+/** The region stack, read as policy. Runs the program under Pulumi mocks with the example config. */
+import * as assert from "node:assert/strict";
+import type * as pulumi from "@pulumi/pulumi";
+import { parseWorkerEnvironment } from "../../worker/src/options";
+import { loadRegionConfig } from "../region/config";
+import { REGION_OUTPUTS, regionProgram, type RegionOutputs } from "../region/index";
+import { subnetCidr } from "../region/network";
+import { EXEC_ACTIONS, WORKER_QUEUE_ACTIONS } from "../region/roles";
+import { ConfigError } from "../validate";
+import { WORKER_UID } from "../worker-task";
+import { exampleConfig, readerOf } from "./support/example-config";
+import { ofType, only, promiseOf, recorded, settle, setupMocks, type RecordedResource } from "./support/mocks";
+
+interface Statement {
+    Sid?: string;
+    Effect: string;
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: unknown;
+}
+
+async function statementsOf(policy: RecordedResource): Promise<Statement[]> {
+    const text = await promiseOf<string>(policy.inputs.policy as pulumi.Input<string>);
+    return (JSON.parse(text) as { Statement: Statement[] }).Statement;
+}
+
+const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+
+async function runRegion(extra: Record<string, unknown> = {}): Promise<Record<string, string>> {
+    const config = { ...exampleConfig("region"), ...extra };
+    await setupMocks({ stack: "region", config });
+    const outputs: RegionOutputs = regionProgram();
+    const values: Record<string, string> = {};
+    for (const name of REGION_OUTPUTS) values[name] = await promiseOf(outputs[name]);
+    await settle();
+    return values;
+}
+
+describe("region stack", function () {
+    this.timeout(30_000);
+    let outputs: Record<string, string>;
+
+    before(async () => {
+        outputs = await runRegion();
+    });
+
+    describe("outputs", () => {
+        it("exports every name of the contract, each with a value", () => {
+            assert.deepEqual(Object.keys(outputs).sort(), [...REGION_OUTPUTS].sort());
+            for (const name of REGION_OUTPUTS) assert.ok(outputs[name], `output ${name} is empty`);
+            assert.equal(outputs.region, "eu-west-1");
+            assert.match(outputs.imageUri, /@sha256:[0-9a-f]{64}$/, "image pinned by digest");
+        });
+    });
+
+    describe("queues", () => {
+        it("encrypts the main queue and the dead-letter queue", () => {
+            const queues = ofType("aws:sqs/queue:Queue");
+            assert.equal(queues.length, 2);
+            for (const queue of queues) assert.equal(queue.inputs.sqsManagedSseEnabled, true, `${queue.urn} is not encrypted`);
+        });
+        it("redrives to the dead-letter queue after maxReceiveCount receives", async () => {
+            const main = only("aws:sqs/queue:Queue", /-queue$/);
+            const policy = JSON.parse(main.inputs.redrivePolicy as string) as { deadLetterTargetArn: string; maxReceiveCount: number };
+            assert.equal(policy.maxReceiveCount, 5);
+            assert.match(policy.deadLetterTargetArn, /^arn:aws:sqs:.*-dlq/);
+        });
+        it("matches the visibility timeout and long poll to the worker's", () => {
+            const main = only("aws:sqs/queue:Queue", /-queue$/);
+            assert.equal(main.inputs.visibilityTimeoutSeconds, 60);
+            assert.equal(main.inputs.receiveWaitTimeSeconds, 20);
+        });
+    });
+
+    describe("registry and image", () => {
+        it("scans on push and expires old images", () => {
+            const repository = only("aws:ecr/repository:Repository");
+            assert.equal(repository.inputs.imageScanningConfiguration?.scanOnPush, true);
+            assert.equal(repository.inputs.forceDelete, true, "destroy removes images too");
+            const lifecycle = JSON.parse(only("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs.policy as string) as { rules: Array<{ action: { type: string } }> };
+            assert.equal(lifecycle.rules[0].action.type, "expire");
+        });
+        it("builds worker/Dockerfile for linux/amd64 and linux/arm64 and pushes one tag", () => {
+            const image = only("docker-build:index:Image");
+            assert.deepEqual(image.inputs.platforms, ["linux/amd64", "linux/arm64"]);
+            assert.equal(image.inputs.push, true);
+            assert.match(image.inputs.dockerfile.location as string, /worker\/Dockerfile$/);
+            assert.equal((image.inputs.tags as string[]).length, 1);
+        });
+    });
+
+    describe("logs", () => {
+        it("keeps the worker's logs for the configured retention", () => {
+            assert.equal(only("aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays, 30);
+        });
+    });
+
+    describe("network", () => {
+        it("has no inbound rule open to the world, and the default group has no rule at all", () => {
+            for (const rule of ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
+                assert.equal(rule.inputs.cidrIpv4, undefined, `${rule.urn} admits an address range`);
+                assert.equal(rule.inputs.cidrIpv6, undefined, `${rule.urn} admits an address range`);
+                assert.ok(rule.inputs.referencedSecurityGroupId, `${rule.urn} must name a source group`);
+            }
+            for (const group of ofType("aws:ec2/securityGroup:SecurityGroup")) {
+                assert.equal(group.inputs.ingress, undefined, `${group.urn} has inline ingress`);
+            }
+            const defaultGroup = only("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup");
+            assert.deepEqual(defaultGroup.inputs.ingress, []);
+        });
+        it("allows NFS to EFS only from the worker's security group", () => {
+            const nfs = ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            assert.equal(nfs.length, 1);
+            assert.equal(nfs[0].inputs.fromPort, 2049);
+            assert.equal(nfs[0].inputs.toPort, 2049);
+            assert.match(nfs[0].inputs.referencedSecurityGroupId as string, /worker-sg/);
+            assert.match(nfs[0].inputs.securityGroupId as string, /efs-sg/);
+        });
+        it("is cost-lean by default: no NAT gateway, public IP per task", () => {
+            assert.equal(ofType("aws:ec2/natGateway:NatGateway").length, 0);
+            assert.equal(only("aws:ecs/service:Service").inputs.networkConfiguration.assignPublicIp, true);
+        });
+        it("splits the VPC range into non-overlapping subnets", () => {
+            assert.equal(subnetCidr("10.42.0.0/16", 0), "10.42.0.0/20");
+            assert.equal(subnetCidr("10.42.0.0/16", 1), "10.42.16.0/20");
+            assert.equal(subnetCidr("10.42.0.0/24", 3), "10.42.0.48/28");
+        });
+    });
+
+    describe("EFS", () => {
+        it("is encrypted, with a mount target in each task subnet", () => {
+            assert.equal(only("aws:efs/fileSystem:FileSystem").inputs.encrypted, true);
+            assert.equal(ofType("aws:efs/mountTarget:MountTarget").length, 2);
+        });
+        it("reaches /data through an access point owned by the worker's uid", () => {
+            const accessPoint = only("aws:efs/accessPoint:AccessPoint");
+            assert.equal(accessPoint.inputs.rootDirectory.path, "/data");
+            assert.equal(accessPoint.inputs.rootDirectory.creationInfo.ownerUid, WORKER_UID);
+            assert.deepEqual([accessPoint.inputs.posixUser.uid, accessPoint.inputs.posixUser.gid], [WORKER_UID, WORKER_UID]);
+        });
+        it("is mounted at /data with transit encryption", () => {
+            const task = only("aws:ecs/taskDefinition:TaskDefinition");
+            const volume = (task.inputs.volumes as Array<{ name: string; efsVolumeConfiguration: { transitEncryption: string } }>)[0];
+            assert.equal(volume.efsVolumeConfiguration.transitEncryption, "ENABLED");
+            const [container] = JSON.parse(task.inputs.containerDefinitions as string) as Array<{ mountPoints: Array<{ containerPath: string; sourceVolume: string }> }>;
+            assert.deepEqual(container.mountPoints.map((m) => [m.sourceVolume, m.containerPath]), [[volume.name, "/data"]]);
+        });
+    });
+
+    describe("ECS", () => {
+        it("runs on Fargate with a deployment circuit breaker that rolls back", () => {
+            const service = only("aws:ecs/service:Service");
+            assert.equal(service.inputs.launchType, "FARGATE");
+            assert.deepEqual(service.inputs.deploymentCircuitBreaker, { enable: true, rollback: true });
+            assert.equal(service.inputs.enableExecuteCommand, false);
+        });
+        it("gives the worker an environment its own parser accepts", () => {
+            const task = only("aws:ecs/taskDefinition:TaskDefinition");
+            const [container] = JSON.parse(task.inputs.containerDefinitions as string) as Array<{ environment: Array<{ name: string; value: string }>; user: string; logConfiguration: { options: Record<string, string> } }>;
+            const env = Object.fromEntries(container.environment.map(({ name, value }) => [name, value]));
+            const options = parseWorkerEnvironment(env);
+            assert.equal(options.queueUrl, outputs.queueUrl);
+            assert.equal(options.sourceDir, "/data/sourcefolder");
+            assert.equal(options.logFileNames, "plain");
+            assert.equal(container.user, `${WORKER_UID}:${WORKER_UID}`);
+            assert.equal(container.logConfiguration.options["awslogs-group"], outputs.logGroupName);
+            assert.equal(container.logConfiguration.options["awslogs-stream-prefix"], "region");
+        });
+    });
+
+    describe("IAM", () => {
+        it("task role may only receive, delete, change visibility and read attributes on the main queue", async () => {
+            const taskPolicies = ofType("aws:iam/rolePolicy:RolePolicy").filter((policy) => /-task-/.test(policy.name));
+            assert.equal(taskPolicies.length, 1, `task role policies: ${taskPolicies.map((p) => p.urn).join(", ")}`);
+            const statements = await statementsOf(taskPolicies[0]);
+            assert.deepEqual(statements.flatMap((s) => list(s.Action)).sort(), [...WORKER_QUEUE_ACTIONS].sort());
+            assert.deepEqual([...new Set(statements.flatMap((s) => list(s.Resource)))], [outputs.queueArn]);
+            assert.equal(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0, "no managed policy attached");
+        });
+        it("no statement allows a `*` action, and `*` resource only for ecr:GetAuthorizationToken", async () => {
+            for (const policy of ofType("aws:iam/rolePolicy:RolePolicy")) {
+                for (const statement of await statementsOf(policy)) {
+                    for (const action of list(statement.Action)) assert.ok(!action.includes("*"), `${policy.urn}: action ${action}`);
+                    if (list(statement.Resource).includes("*")) assert.deepEqual(list(statement.Action), ["ecr:GetAuthorizationToken"], `${policy.urn}: * resource`);
+                }
+            }
+        });
+        it("execution role pulls from this repository and writes to this log group only", async () => {
+            const statements = await statementsOf(only("aws:iam/rolePolicy:RolePolicy", /execution-policy$/));
+            const pull = statements.find((s) => s.Sid === "PullWorkerImage");
+            const logs = statements.find((s) => s.Sid === "WriteWorkerLogs");
+            assert.match(String(pull?.Resource), /^arn:aws:ecr:.*:repository\//);
+            assert.match(String(logs?.Resource), /^arn:aws:logs:.*:log-group:\/ecs\/ecs-anywhere-region:\*$/);
+        });
+    });
+});
+
+describe("region stack options", function () {
+    this.timeout(30_000);
+
+    it("private subnets put tasks behind one NAT gateway without public IPs", async () => {
+        await runRegion({ "ecs-anywhere:privateSubnets": true });
+        assert.equal(ofType("aws:ec2/natGateway:NatGateway").length, 1);
+        assert.equal(only("aws:ecs/service:Service").inputs.networkConfiguration.assignPublicIp, false);
+        assert.equal(ofType("aws:ec2/subnet:Subnet").length, 4);
+    });
+
+    it("ECS Exec adds exactly the four ssmmessages actions, in a policy of their own", async () => {
+        await runRegion({ "ecs-anywhere:enableExecuteCommand": true });
+        const exec = only("aws:iam/rolePolicy:RolePolicy", /task-exec$/);
+        const statements = await statementsOf(exec);
+        assert.deepEqual(statements.flatMap((s) => list(s.Action)).sort(), [...EXEC_ACTIONS].sort());
+        assert.equal(only("aws:ecs/service:Service").inputs.enableExecuteCommand, true);
+    });
+
+    it("creates nothing when a setting is bad", async () => {
+        await setupMocks({ stack: "region", config: { ...exampleConfig("region"), "ecs-anywhere:cpu": 300 } });
+        assert.throws(() => regionProgram(), ConfigError);
+        await settle(20);
+        assert.equal(recorded.length, 0);
+    });
+});
+
+describe("region config", () => {
+    const base = exampleConfig("region");
+    const bad: Array<[string, unknown, RegExp]> = [
+        ["aws:region", undefined, /`aws:region` is not set: .*pulumi config set aws:region/],
+        ["aws:region", "Ireland", /`aws:region` is "Ireland"/],
+        ["ecs-anywhere:maxReceiveCount", 0, /`ecs-anywhere:maxReceiveCount` is 0: set it to a whole number from 1 to 1000/],
+        ["ecs-anywhere:logRetentionDays", 10, /`ecs-anywhere:logRetentionDays` is 10: CloudWatch accepts only 1, 3, 5/],
+        ["ecs-anywhere:cpu", 300, /`ecs-anywhere:cpu` is 300: Fargate CPU sizes are/],
+        ["ecs-anywhere:memory", 4096, /`ecs-anywhere:memory` is 4096: with cpu 256 Fargate accepts memory 512, 1024, 2048/],
+        ["ecs-anywhere:privateSubnets", "yes", /`ecs-anywhere:privateSubnets` is "yes": set it to true or false/],
+        ["ecs-anywhere:vpcCidr", "10.0.0.0/8", /`ecs-anywhere:vpcCidr` is "10.0.0.0\/8": expected an IPv4 range from \/16 to \/24/],
+        ["ecs-anywhere:logFileNames", "all", /`ecs-anywhere:logFileNames` is "all": set it to one of plain, hash, off/],
+        ["ecs-anywhere:cpuArchitecture", "arm", /`ecs-anywhere:cpuArchitecture` is "arm": set it to one of ARM64, X86_64/],
+    ];
+    for (const [key, value, message] of bad) {
+        it(`stops on ${key} = ${JSON.stringify(value)} naming the key, the value and the fix`, () => {
+            const config = { ...base, [key]: value };
+            if (value === undefined) delete config[key];
+            assert.throws(() => loadRegionConfig(readerOf(config)), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+        });
+    }
+    it("reads the example config with the documented defaults", () => {
+        const config = loadRegionConfig(readerOf(base));
+        assert.deepEqual(
+            { maxReceiveCount: config.maxReceiveCount, logRetentionDays: config.logRetentionDays, privateSubnets: config.privateSubnets, cpu: config.cpu, memory: config.memory, desiredCount: config.desiredCount },
+            { maxReceiveCount: 5, logRetentionDays: 30, privateSubnets: false, cpu: 256, memory: 512, desiredCount: 1 },
+        );
+    });
+});
