@@ -11,5 +11,5 @@ if ! command -v shellcheck >/dev/null 2>&1; then
     echo "lint: SKIPPED shell scripts: shellcheck is not installed (apt-get install shellcheck)" >&2
     exit 0
 fi
-shellcheck --shell=bash --severity=style "${scripts[@]}"
+shellcheck --shell=bash --severity=style --external-sources --source-path=SCRIPTDIR "${scripts[@]}"
 echo "lint: shellcheck clean (${#scripts[@]} scripts)"

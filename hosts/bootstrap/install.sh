@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Step 2 of the host lifecycle: register this host with ECS Anywhere by running the official
+# installer (aws/amazon-ecs-agent scripts/ecs-anywhere-install.sh) with the SSM activation.
+# Already registered to this cluster: nothing to do. Registered elsewhere, or a stale
+# registration file: a clear error, or a clean re-registration with REREGISTER=true.
+#
+# Reads:
+#   REGION           AWS region (required)
+#   CLUSTER          ECS cluster to join (required)
+#   ACTIVATION_ID    SSM activation id (required)
+#   standard input   the SSM activation code, on the first line (required; a secret: never
+#                    put it in the environment or on a command line you type)
+#   INSTALLER_URL    where to fetch the installer
+#                    (default: https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh)
+#   INSTALLER_SHA256 expected sha256 of the installer (default: not checked)
+#   REREGISTER       true: clear another or stale registration and register again (default: false)
+#   HOST_NAME        name used in messages (default: hostname)
+#
+# The official installer takes the code only as --activation-code, so for the installer's run
+# it is in that process's arguments on this host; it is kept in a 0600 file otherwise, masked in
+# the installer's output, and single-use up to the activation's registration limit.
+if ! declare -F fatal >/dev/null; then
+    # shellcheck source=hosts/bootstrap/common.sh
+    . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+fi
+
+REGION="${REGION:-}"
+CLUSTER="${CLUSTER:-}"
+ACTIVATION_ID="${ACTIVATION_ID:-}"
+INSTALLER_URL="${INSTALLER_URL:-https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh}"
+INSTALLER_SHA256="${INSTALLER_SHA256:-}"
+REREGISTER="${REREGISTER:-false}"
+WORK_DIR=""
+
+cleanup() { if [ -n "$WORK_DIR" ]; then rm -rf "$WORK_DIR"; fi; }
+trap cleanup EXIT
+
+check_settings() {
+    [ -n "$REGION" ] || fatal "REGION is not set" "pass the AWS region, e.g. REGION=eu-west-1"
+    [ -n "$CLUSTER" ] || fatal "CLUSTER is not set" "pass the ECS cluster name"
+    [ -n "$ACTIVATION_ID" ] || fatal "ACTIVATION_ID is not set" "pass the SSM activation id (pulumi stack output activationId)"
+    case "$REREGISTER" in true | false) ;; *) fatal "REREGISTER is '$REREGISTER'" "set it to true or false" ;; esac
+    [ "$(id -u)" -eq 0 ] || fatal "not running as root" "run as root or through passwordless sudo"
+}
+
+read_activation_code() {
+    WORK_DIR="$(mktemp -d)"
+    chmod 700 "$WORK_DIR"
+    ACTIVATION_CODE=""
+    IFS= read -r ACTIVATION_CODE || true
+    [ -n "$ACTIVATION_CODE" ] || fatal "no activation code on standard input" \
+        "pipe the code in: pulumi stack output activationCode --show-secrets | sudo ... bash install.sh"
+    (umask 077 && printf '%s' "$ACTIVATION_CODE" >"$WORK_DIR/activation-code")
+}
+
+# Decides from the files a registration leaves whether there is anything to do.
+check_existing_registration() {
+    local current
+    current="$(configured_cluster)"
+    if [ -e "$SSM_REGISTRATION_KEY" ] && [ "$current" = "$CLUSTER" ]; then
+        info "already registered to cluster $CLUSTER: nothing to do"
+        exit 0
+    fi
+    local other=""
+    if [ -e "$SSM_REGISTRATION_KEY" ]; then
+        if [ -n "$current" ]; then
+            other="registered to another cluster, $current"
+        else
+            other="holds a stale SSM registration ($SSM_REGISTRATION_KEY exists but no cluster is configured); the installer would skip registration"
+        fi
+    elif [ -e "$ECS_INIT" ] && [ -n "$current" ] && [ "$current" != "$CLUSTER" ]; then
+        other="has the ECS agent set up for another cluster, $current"
+    fi
+    [ -n "$other" ] || return 0
+    if [ "$REREGISTER" = true ]; then
+        warn "this host $other; clearing it and registering to $CLUSTER (reregister is on)"
+        clear_registration
+    else
+        fatal "this host $other" \
+            "deregister it first (pulumi destroy of the stack that registered it, or run hosts/bootstrap/deregister.sh here and deregister mi-... in AWS), or set 'pulumi config set ecs-anywhere:reregister true' to clear and re-register"
+    fi
+}
+
+fetch_installer() {
+    info "fetching the ECS Anywhere installer from $INSTALLER_URL"
+    curl -fsSL --retry 3 --connect-timeout 10 --max-time 120 -o "$WORK_DIR/ecs-anywhere-install.sh" "$INSTALLER_URL" ||
+        fatal "could not download the installer from $INSTALLER_URL" "check HTTPS access from this host, or set installerUrl to a reachable copy"
+    if [ -n "$INSTALLER_SHA256" ]; then
+        local actual
+        actual="$(sha256sum "$WORK_DIR/ecs-anywhere-install.sh" | cut -d' ' -f1)"
+        [ "$actual" = "$INSTALLER_SHA256" ] ||
+            fatal "the installer's sha256 is $actual, expected $INSTALLER_SHA256" "check the download, or update installerSha256 to the new release's checksum"
+        info "installer checksum verified"
+    fi
+}
+
+write_ecs_config() {
+    mkdir -p /etc/ecs
+    {
+        echo "# Written by ecs-anywhere before registering; the ECS agent reads it at start."
+        echo "ECS_CLUSTER=$CLUSTER"
+    } >"$ECS_CONFIG_FILE"
+    info "wrote $ECS_CONFIG_FILE for cluster $CLUSTER"
+}
+
+run_installer() {
+    info "running the installer (region $REGION, cluster $CLUSTER, activation $ACTIVATION_ID); this takes a few minutes"
+    local status=0
+    bash "$WORK_DIR/ecs-anywhere-install.sh" --region "$REGION" --cluster "$CLUSTER" \
+        --activation-id "$ACTIVATION_ID" --activation-code "$(cat "$WORK_DIR/activation-code")" 2>&1 |
+        awk -v secret="$ACTIVATION_CODE" '{ while ((i = index($0, secret)) > 0) $0 = substr($0, 1, i - 1) "****" substr($0, i + length(secret)); print }' >&2 ||
+        status=$?
+    [ "$status" -eq 0 ] || fatal "the ECS Anywhere installer failed (exit $status); its output is above" \
+        "fix what it reports; if the activation expired or reached its limit, run pulumi up again to get a new one"
+    [ -e "$SSM_REGISTRATION_KEY" ] || fatal "the installer finished but left no SSM registration ($SSM_REGISTRATION_KEY)" "check the installer output above and /var/log/amazon/ssm/amazon-ssm-agent.log"
+    info "registered with SSM and the ECS agent is set up"
+}
+
+check_settings
+read_activation_code
+check_existing_registration
+fetch_installer
+write_ecs_config
+run_installer

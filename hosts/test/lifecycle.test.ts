@@ -1,0 +1,213 @@
+/**
+ * The host scripts over real SSH, exactly as the Pulumi program builds them
+ * (`remoteScriptCommand`), against hosts in network namespaces and a stand-in installer.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { remoteScriptCommand } from "../../infra/anywhere/remote-script";
+import { TestBed, testBedUnavailable, type TestHost } from "./testbed";
+
+const REGION = "eu-west-1";
+const CLUSTER = "ecs-anywhere-anywhere";
+const ACTIVATION_ID = "0f3c2b1a-1111-2222-3333-444455556666";
+const ACTIVATION_CODE = "Secret+Code/1234567890abcdefghij";
+
+function lastJson(stdout: string): Record<string, string> {
+    const line = stdout.trim().split("\n").pop() ?? "";
+    return JSON.parse(line) as Record<string, string>;
+}
+
+describe("host lifecycle over SSH", function () {
+    this.timeout(120_000);
+    let bed: TestBed;
+    let fresh: TestHost;
+    let second: TestHost;
+
+    before(async function () {
+        const reason = testBedUnavailable();
+        if (reason !== undefined) {
+            console.log(`      SKIPPED the SSH test bed: it ${reason}`);
+            this.skip();
+        }
+        bed = new TestBed();
+        // Two ordinary hosts, registered in parallel as the program does.
+        [fresh, second] = [await bed.addHost("alpha"), await bed.addHost("beta")];
+    });
+    after(async () => {
+        await bed?.cleanUp();
+    });
+
+    const env = (host: TestHost, extra: Record<string, string> = {}) => ({
+        HOST_NAME: host.name,
+        REGION,
+        CLUSTER,
+        DATA_DIR: host.dataDir,
+        SSM_ENDPOINT: bed.endpointUrl(host, "ssm"),
+        ECS_ENDPOINT: bed.endpointUrl(host, "ecs"),
+        INSTALLER_URL: bed.installerUrl(host),
+        ACTIVATION_ID,
+        VERIFY_TIMEOUT_SECONDS: "10",
+        ...extra,
+    });
+
+    async function lifecycle(host: TestHost, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+        const e = env(host, extra);
+        const preflight = await host.ssh(remoteScriptCommand("preflight", { HOST_NAME: e.HOST_NAME, REGION: e.REGION, DATA_DIR: e.DATA_DIR, SSM_ENDPOINT: e.SSM_ENDPOINT, ECS_ENDPOINT: e.ECS_ENDPOINT }));
+        assert.equal(preflight.status, 0, preflight.stderr);
+        const install = await host.ssh(remoteScriptCommand("install", { HOST_NAME: e.HOST_NAME, REGION: e.REGION, CLUSTER: e.CLUSTER, ACTIVATION_ID: e.ACTIVATION_ID, INSTALLER_URL: e.INSTALLER_URL, ...(extra.REREGISTER ? { REREGISTER: extra.REREGISTER } : {}) }), { stdin: `${ACTIVATION_CODE}\n` });
+        assert.equal(install.status, 0, install.stderr);
+        assert.ok(!install.stderr.includes(ACTIVATION_CODE) && !install.stdout.includes(ACTIVATION_CODE), "the activation code is never printed");
+        const data = await host.ssh(remoteScriptCommand("prepare-data", { HOST_NAME: e.HOST_NAME, DATA_DIR: e.DATA_DIR, WORKER_UID: "10001" }));
+        assert.equal(data.status, 0, data.stderr);
+        const verify = await host.ssh(remoteScriptCommand("verify", { HOST_NAME: e.HOST_NAME, CLUSTER: e.CLUSTER, VERIFY_TIMEOUT_SECONDS: e.VERIFY_TIMEOUT_SECONDS }));
+        assert.equal(verify.status, 0, verify.stderr);
+        return lastJson(verify.stdout);
+    }
+
+    it("registers two fresh hosts in parallel and reports their ids", async () => {
+        const [a, b] = await Promise.all([lifecycle(fresh), lifecycle(second)]);
+        for (const [host, ids] of [[fresh, a], [second, b]] as const) {
+            assert.match(ids.managedInstanceId, /^mi-[0-9a-f]{17}$/);
+            assert.match(ids.containerInstanceArn, new RegExp(`^arn:aws:ecs:${REGION}:\\d{12}:container-instance/${CLUSTER}/[0-9a-f]{32}$`));
+            assert.equal(host.installerRuns().length, 1);
+            assert.match(host.installerRuns()[0], new RegExp(`region=${REGION} cluster=${CLUSTER} activation-id=${ACTIVATION_ID} code-length=${ACTIVATION_CODE.length}`));
+            assert.equal(fs.readFileSync(host.hostPath("/etc/ecs/ecs.config"), "utf8").match(/^ECS_CLUSTER=(.*)$/m)?.[1], CLUSTER);
+            for (const folder of ["sourcefolder", "destinationfolder"]) {
+                const stats = fs.statSync(path.join(host.dataDir, folder));
+                assert.deepEqual([stats.uid, stats.gid, stats.mode & 0o777], [10001, 10001, 0o770], `${host.name} ${folder}`);
+            }
+        }
+        assert.notEqual(a.managedInstanceId, b.managedInstanceId);
+        assert.ok(!fs.existsSync("/etc/ecs/ecs.config") || !fs.readFileSync("/etc/ecs/ecs.config", "utf8").includes(CLUSTER), "the real machine is untouched");
+    });
+
+    it("a second run registers nothing again", async () => {
+        const before = fresh.installerRuns().length;
+        const ids = await lifecycle(fresh);
+        assert.equal(fresh.installerRuns().length, before, "installer not run again");
+        assert.match(ids.managedInstanceId, /^mi-/);
+    });
+
+    it("refuses a host registered to another cluster, naming it and the fix; reregister clears it", async () => {
+        const other = "someone-elses-cluster";
+        const refused = await second.ssh(remoteScriptCommand("install", { ...pick(env(second), "HOST_NAME", "REGION", "ACTIVATION_ID", "INSTALLER_URL"), CLUSTER: other }), { stdin: `${ACTIVATION_CODE}\n` });
+        assert.equal(refused.status, 1);
+        assert.match(refused.stderr, new RegExp(`\\[beta\\] ecs-anywhere-install: error: this host registered to another cluster, ${CLUSTER}`));
+        assert.match(refused.stderr, /fix: .*reregister true/);
+        const runs = second.installerRuns().length;
+        const moved = await lifecycle(second, { CLUSTER: other, REREGISTER: "true" });
+        assert.equal(second.installerRuns().length, runs + 1);
+        assert.match(moved.containerInstanceArn, new RegExp(`container-instance/${other}/`));
+    });
+
+    it("deregisters: agent stopped, state gone, and a second run is fine", async () => {
+        const command = remoteScriptCommand("deregister", { HOST_NAME: fresh.name });
+        const first = await fresh.ssh(command);
+        assert.equal(first.status, 0, first.stderr);
+        for (const gone of ["/etc/ecs", "/var/lib/ecs", "/var/lib/amazon/ssm"]) {
+            const check = await fresh.ssh(`test ! -e ${gone}`);
+            assert.equal(check.status, 0, `${gone} still on the host`);
+        }
+        const agent = await fresh.ssh("curl -fsS --max-time 2 http://localhost:51678/v1/metadata");
+        assert.notEqual(agent.status, 0, "the agent no longer answers");
+        const again = await fresh.ssh(command);
+        assert.equal(again.status, 0, again.stderr);
+        assert.match(again.stderr, /already deregistered/);
+    });
+
+    it("quotes every value: a hostile host or cluster name arrives intact and runs nothing", async () => {
+        const hostile = "a'b; touch /tmp/pwned-$$ `touch /tmp/pwned-bt` $(touch /tmp/pwned-cs)";
+        const result = await second.ssh(remoteScriptCommand("verify", { HOST_NAME: hostile, CLUSTER: hostile, VERIFY_TIMEOUT_SECONDS: "1" }));
+        assert.equal(result.status, 1);
+        assert.ok(result.stderr.includes(`[${hostile}] ecs-anywhere-verify:`), result.stderr);
+        const pwned = await second.ssh("ls /tmp | grep -c pwned || true");
+        assert.equal(pwned.stdout.trim(), "0");
+        assert.ok(!fs.readdirSync("/tmp").some((name) => name.startsWith("pwned")));
+    });
+
+    describe("preflight failures name the host and the fix", () => {
+        it("no systemd", async () => {
+            const host = await bed.addHost("nosystemd", { systemd: false });
+            const result = await host.ssh(remoteScriptCommand("preflight", pick(env(host), "HOST_NAME", "REGION", "DATA_DIR", "SSM_ENDPOINT", "ECS_ENDPOINT")));
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /\[nosystemd\] ecs-anywhere-preflight: error: systemd is not running/);
+            assert.match(result.stderr, /fix: use a systemd-based OS/);
+        });
+
+        it("a 32-bit OS gets 'use a 64-bit OS'", async () => {
+            const host = await bed.addHost("pi32", { arch32: true });
+            const arch = await host.ssh("uname -m");
+            assert.equal(arch.stdout.trim(), "i686", "the host runs under the 32-bit personality");
+            const result = await host.ssh(remoteScriptCommand("preflight", pick(env(host), "HOST_NAME", "REGION", "DATA_DIR", "SSM_ENDPOINT", "ECS_ENDPOINT")));
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /\[pi32\] ecs-anywhere-preflight: error: this is a 32-bit OS \(i686\)/);
+            assert.match(result.stderr, /fix: use a 64-bit OS/);
+            // The installer refuses too, as the real one does.
+            const install = await host.ssh(remoteScriptCommand("install", pick(env(host), "HOST_NAME", "REGION", "CLUSTER", "ACTIVATION_ID", "INSTALLER_URL")), { stdin: `${ACTIVATION_CODE}\n` });
+            assert.equal(install.status, 1);
+            assert.match(install.stderr, /Unsupported architecture: i686/);
+        });
+
+        it("a missing data folder", async () => {
+            const host = await bed.addHost("nodata", { dataDir: false });
+            const result = await host.ssh(remoteScriptCommand("preflight", pick(env(host), "HOST_NAME", "REGION", "DATA_DIR", "SSM_ENDPOINT", "ECS_ENDPOINT")));
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /\[nodata\] ecs-anywhere-preflight: error: the data folder .* does not exist/);
+            assert.match(result.stderr, /fix: create it .* or set the stack's dataDir/);
+        });
+
+        it("a clock far from AWS's", async () => {
+            bed.clockSkewSeconds = 900;
+            try {
+                const result = await second.ssh(remoteScriptCommand("preflight", pick(env(second), "HOST_NAME", "REGION", "DATA_DIR", "SSM_ENDPOINT", "ECS_ENDPOINT")));
+                assert.equal(result.status, 1);
+                assert.match(result.stderr, /error: the clock is -?9\d\d s off AWS's/);
+            } finally {
+                bed.clockSkewSeconds = 0;
+            }
+        });
+
+        it("an unreachable AWS endpoint", async () => {
+            const result = await second.ssh(remoteScriptCommand("preflight", { ...pick(env(second), "HOST_NAME", "REGION", "DATA_DIR", "ECS_ENDPOINT"), SSM_ENDPOINT: `http://${second.gateway}:1/` }));
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /error: cannot reach http:\/\/10\.213\.\d+\.1:1\//);
+            assert.match(result.stderr, /fix: allow outbound HTTPS/);
+        });
+    });
+
+    describe("SSH itself", () => {
+        it("refuses a host whose key is not the pinned one", async () => {
+            const result = await fresh.ssh("true", { knownHostKey: second.publicHostKey });
+            assert.equal(result.status, 255);
+            assert.match(result.stderr, /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/);
+        });
+
+        it("fails fast on an unreachable host", async () => {
+            const host = await bed.addHost("gone");
+            host.stopSshd();
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            const started = Date.now();
+            const result = await host.ssh("true");
+            assert.equal(result.status, 255);
+            assert.match(result.stderr, /Connection refused|timed out/);
+            assert.ok(Date.now() - started < 10_000);
+        });
+    });
+
+    it("the installer stand-in checks its flags like the real one", async () => {
+        const script = `curl -fsS -o /tmp/standin.sh ${bed.installerUrl(second)} && bash /tmp/standin.sh`;
+        const unknown = await second.ssh(`${script} --region ${REGION} --activation-id x --activation-code y --no-such-flag`);
+        assert.equal(unknown.status, 1);
+        assert.match(unknown.stdout, /Invalid option: --no-such-flag/);
+        const empty = await second.ssh(`${script} --region --cluster c`);
+        assert.match(empty.stdout, /Option --region was passed an invalid value: --cluster/);
+        const help = await second.ssh(`${script} --help`);
+        assert.equal(help.status, 0);
+        await second.ssh("rm -f /tmp/standin.sh");
+    });
+});
+
+function pick(source: Record<string, string>, ...keys: string[]): Record<string, string> {
+    return Object.fromEntries(keys.map((key) => [key, source[key]]));
+}

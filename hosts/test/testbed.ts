@@ -1,0 +1,253 @@
+/**
+ * A test bed of SSH hosts on this machine: each host is a network namespace with its own veth
+ * link, its own sshd and host key, and its own view of /etc, /usr and /var (overlays whose
+ * changes land in the host's temporary folder) and /run (a tmpfs). What the scripts write on a
+ * "host" never reaches the real machine. A stand-in installer and stand-in AWS endpoints are
+ * served to the hosts over their links. Traffic stays on these links.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const FIXTURES = path.join(__dirname, "fixtures");
+
+/** Why the test bed cannot run here, or undefined if it can. */
+export function testBedUnavailable(): string | undefined {
+    if (process.getuid?.() !== 0) return "needs root (network namespaces, mounts)";
+    for (const tool of ["ip", "unshare", "ssh", "ssh-keygen", "curl", "setsid"]) {
+        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `needs ${tool} (apt-get install iproute2 openssh-client curl util-linux)`;
+    }
+    if (!fs.existsSync("/usr/sbin/sshd")) return "needs /usr/sbin/sshd (apt-get install openssh-server)";
+    if (!fs.readFileSync("/proc/filesystems", "utf8").includes("overlay")) return "needs overlayfs in the kernel";
+    const probe = spawnSync("ip", ["netns", "add", `eaprobe${process.pid}`]);
+    if (probe.status !== 0) return `cannot create network namespaces: ${probe.stderr.toString().trim()}`;
+    spawnSync("ip", ["netns", "del", `eaprobe${process.pid}`]);
+    return undefined;
+}
+
+export interface HostOptions {
+    /** Whether the host runs "systemd" (has /run/systemd/system). Default true. */
+    readonly systemd?: boolean;
+    /** Start sshd under the i686 personality, so the host reports a 32-bit CPU. Default false. */
+    readonly arch32?: boolean;
+    /** Create the data folder. Default true. */
+    readonly dataDir?: boolean;
+}
+
+export interface RunResult {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+export class TestHost {
+    readonly namespace: string;
+    readonly address: string;
+    readonly gateway: string;
+    readonly dir: string;
+    readonly dataDir: string;
+    readonly installerLog: string;
+    private sshd?: ChildProcess;
+
+    constructor(
+        readonly bed: TestBed,
+        readonly name: string,
+        readonly index: number,
+        readonly options: HostOptions,
+    ) {
+        this.namespace = `eatest${process.pid % 100000}h${index}`;
+        this.address = `10.213.${index}.2`;
+        this.gateway = `10.213.${index}.1`;
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `ecs-anywhere-host-${name}-`));
+        this.dataDir = path.join(this.dir, "data");
+        this.installerLog = path.join(this.dir, "installer-invocations.log");
+    }
+
+    /** `ssh-ed25519 AAAA...`: the host's public key, as a user pins it. */
+    get publicHostKey(): string {
+        return fs.readFileSync(path.join(this.dir, "ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    }
+
+    /** Where the host's own writes to `/etc`, `/usr`, `/var` land (the overlay's upper folder). */
+    hostPath(absolute: string): string {
+        const [top, ...rest] = absolute.split("/").filter(Boolean);
+        return path.join(this.dir, top, "upper", ...rest);
+    }
+
+    async start(): Promise<void> {
+        const veth = `eav${process.pid % 10000}h${this.index}`;
+        const sh = (...args: string[]) => execFileSync(args[0], args.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+        sh("ip", "netns", "add", this.namespace);
+        sh("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", this.namespace);
+        sh("ip", "addr", "add", `${this.gateway}/30`, "dev", veth);
+        sh("ip", "link", "set", veth, "up");
+        sh("ip", "netns", "exec", this.namespace, "ip", "addr", "add", `${this.address}/30`, "dev", "eth0");
+        sh("ip", "netns", "exec", this.namespace, "ip", "link", "set", "eth0", "up");
+        sh("ip", "netns", "exec", this.namespace, "ip", "link", "set", "lo", "up");
+
+        for (const top of ["etc", "usr", "var"]) {
+            fs.mkdirSync(path.join(this.dir, top, "upper"), { recursive: true });
+            fs.mkdirSync(path.join(this.dir, top, "work"), { recursive: true });
+        }
+        // The host's service manager knows the stand-in agent's unit.
+        fs.mkdirSync(this.hostPath("/usr/local/sbin"), { recursive: true });
+        fs.copyFileSync(path.join(FIXTURES, "systemctl"), this.hostPath("/usr/local/sbin/systemctl"));
+        fs.chmodSync(this.hostPath("/usr/local/sbin/systemctl"), 0o755);
+        if (this.options.dataDir !== false) fs.mkdirSync(this.dataDir);
+
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(this.dir, "ssh_host_ed25519_key")]);
+        fs.writeFileSync(path.join(this.dir, "authorized_keys"), fs.readFileSync(`${this.bed.clientKey}.pub`));
+        fs.writeFileSync(
+            path.join(this.dir, "sshd_config"),
+            [
+                `ListenAddress ${this.address}`,
+                "Port 22",
+                `HostKey ${path.join(this.dir, "ssh_host_ed25519_key")}`,
+                `PidFile ${path.join(this.dir, "sshd.pid")}`,
+                `AuthorizedKeysFile ${path.join(this.dir, "authorized_keys")}`,
+                "PermitRootLogin prohibit-password",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                "StrictModes no",
+                "",
+            ].join("\n"),
+        );
+        const overlay = (top: string) => `mount -t overlay overlay -o lowerdir=/${top},upperdir=${this.dir}/${top}/upper,workdir=${this.dir}/${top}/work /${top}`;
+        const boot = [
+            "set -e",
+            overlay("etc"),
+            overlay("usr"),
+            overlay("var"),
+            "mount -t tmpfs tmpfs /run",
+            "mkdir -p /run/sshd",
+            ...(this.options.systemd === false ? [] : ["mkdir -p /run/systemd/system"]),
+            `exec /usr/sbin/sshd -D -f ${this.dir}/sshd_config -E ${this.dir}/sshd.log`,
+        ].join("\n");
+        const personality = this.options.arch32 ? ["setarch", "i686"] : [];
+        this.sshd = spawn("ip", ["netns", "exec", this.namespace, "unshare", "--mount", "--propagation", "private", ...personality, "bash", "-c", boot], { stdio: "ignore" });
+        const log = path.join(this.dir, "sshd.log");
+        const start = Date.now();
+        while (!(fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("Server listening"))) {
+            if (this.sshd.exitCode !== null || Date.now() - start > 10_000) {
+                throw new Error(`sshd of ${this.name} did not start: ${fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "no log"}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+    }
+
+    /** Runs `command` over real SSH as root with `stdin`, pinning `knownHostKey` (default: the host's own). */
+    ssh(command: string, options: { stdin?: string; knownHostKey?: string; address?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+        const knownHosts = path.join(this.bed.dir, `known_hosts_${this.index}_${Date.now()}_${Math.random().toString(16).slice(2)}`);
+        fs.writeFileSync(knownHosts, `${options.address ?? this.address} ${options.knownHostKey ?? this.publicHostKey}\n`);
+        const args = [
+            "-i", this.bed.clientKey,
+            "-o", `UserKnownHostsFile=${knownHosts}`,
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=3",
+            "-o", "LogLevel=ERROR",
+            `root@${options.address ?? this.address}`,
+            command,
+        ];
+        return new Promise((resolve) => {
+            const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+            const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+            child.on("close", (status) => {
+                clearTimeout(timer);
+                fs.rmSync(knownHosts, { force: true });
+                resolve({ status, stdout, stderr });
+            });
+            child.stdin.end(options.stdin ?? "");
+        });
+    }
+
+    /** Times the stand-in installer ran on this host. */
+    installerRuns(): string[] {
+        return fs.existsSync(this.installerLog) ? fs.readFileSync(this.installerLog, "utf8").split("\n").filter(Boolean) : [];
+    }
+
+    stopSshd(): void {
+        this.sshd?.kill("SIGTERM");
+    }
+
+    cleanUp(): void {
+        this.stopSshd();
+        // Anything the scripts left running on the host (the stand-in agent) lives in its namespace.
+        const pids = spawnSync("ip", ["netns", "pids", this.namespace]).stdout?.toString().split(/\s+/).filter(Boolean) ?? [];
+        for (const pid of pids) spawnSync("kill", ["-9", pid]);
+        spawnSync("ip", ["netns", "del", this.namespace]);
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** The stand-in installer and AWS endpoints, served on each host's link address only. */
+export class TestBed {
+    readonly dir: string;
+    readonly clientKey: string;
+    readonly hosts: TestHost[] = [];
+    private readonly servers: http.Server[] = [];
+    private port = 0;
+    /** Seconds the stand-in endpoints' clock is ahead of ours (to test the clock check). */
+    clockSkewSeconds = 0;
+
+    constructor() {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecs-anywhere-testbed-"));
+        this.clientKey = path.join(this.dir, "client_key");
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", this.clientKey]);
+    }
+
+    async addHost(name: string, options: HostOptions = {}): Promise<TestHost> {
+        const host = new TestHost(this, name, this.hosts.length + 1 + ((process.pid % 50) * 5), options);
+        this.hosts.push(host);
+        await host.start();
+        await this.serve(host.gateway);
+        return host;
+    }
+
+    /** URL of the stand-in installer as `host` reaches it. */
+    installerUrl(host: TestHost): string {
+        return `http://${host.gateway}:${this.port}/ecs-anywhere-install-latest.sh`;
+    }
+
+    /** URL of a stand-in AWS endpoint as `host` reaches it. */
+    endpointUrl(host: TestHost, service: "ssm" | "ecs"): string {
+        return `http://${host.gateway}:${this.port}/${service}`;
+    }
+
+    installerScript(host: TestHost): string {
+        return fs.readFileSync(path.join(FIXTURES, "standin-installer.sh"), "utf8").replaceAll("@NODE@", process.execPath).replaceAll("@LOG@", host.installerLog);
+    }
+
+    private async serve(address: string): Promise<void> {
+        const server = http.createServer((request, response) => {
+            const host = this.hosts.find((h) => h.gateway === address);
+            if (request.url === "/ecs-anywhere-install-latest.sh" && host) {
+                response.end(this.installerScript(host));
+                return;
+            }
+            response.setHeader("date", new Date(Date.now() + this.clockSkewSeconds * 1000).toUTCString());
+            response.statusCode = 404;
+            response.end("stand-in AWS endpoint\n");
+        });
+        server.sendDate = false;
+        await new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(this.port, address, () => resolve());
+        });
+        this.port = (server.address() as { port: number }).port;
+        this.servers.push(server);
+    }
+
+    async cleanUp(): Promise<void> {
+        for (const host of this.hosts) host.cleanUp();
+        await Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
