@@ -232,11 +232,11 @@ export class TestBed {
                 response.end(this.installerScript(host));
                 return;
             }
+            response.sendDate = false;
             response.setHeader("date", new Date(Date.now() + this.clockSkewSeconds * 1000).toUTCString());
             response.statusCode = 404;
             response.end("stand-in AWS endpoint\n");
         });
-        server.sendDate = false;
         await new Promise<void>((resolve, reject) => {
             server.once("error", reject);
             server.listen(this.port, address, () => resolve());
