@@ -7,9 +7,10 @@
 # Reads:
 #   REGION           AWS region (required)
 #   CLUSTER          ECS cluster to join (required)
-#   ACTIVATION_ID    SSM activation id (required)
-#   standard input   the SSM activation code, on the first line (required; a secret: never
-#                    put it in the environment or on a command line you type)
+#   standard input   line 1: the SSM activation code (required; a secret: never put it in the
+#                    environment or on a command line you type); line 2: the activation id,
+#                    unless ACTIVATION_ID is set
+#   ACTIVATION_ID    SSM activation id (required here or on line 2 of standard input)
 #   INSTALLER_URL    where to fetch the installer
 #                    (default: https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh)
 #   INSTALLER_SHA256 expected sha256 of the installer (default: not checked)
@@ -38,7 +39,6 @@ trap cleanup EXIT
 check_settings() {
     [ -n "$REGION" ] || fatal "REGION is not set" "pass the AWS region, e.g. REGION=eu-west-1"
     [ -n "$CLUSTER" ] || fatal "CLUSTER is not set" "pass the ECS cluster name"
-    [ -n "$ACTIVATION_ID" ] || fatal "ACTIVATION_ID is not set" "pass the SSM activation id (pulumi stack output activationId)"
     case "$REREGISTER" in true | false) ;; *) fatal "REREGISTER is '$REREGISTER'" "set it to true or false" ;; esac
     [ "$(id -u)" -eq 0 ] || fatal "not running as root" "run as root or through passwordless sudo"
 }
@@ -50,6 +50,8 @@ read_activation_code() {
     IFS= read -r ACTIVATION_CODE || true
     [ -n "$ACTIVATION_CODE" ] || fatal "no activation code on standard input" \
         "pipe the code in: pulumi stack output activationCode --show-secrets | sudo ... bash install.sh"
+    if [ -z "$ACTIVATION_ID" ]; then IFS= read -r ACTIVATION_ID || true; fi
+    [ -n "$ACTIVATION_ID" ] || fatal "no activation id (ACTIVATION_ID or line 2 of standard input)" "pass the SSM activation id (pulumi stack output activationId)"
     (umask 077 && printf '%s' "$ACTIVATION_CODE" >"$WORK_DIR/activation-code")
 }
 

@@ -5,6 +5,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { hostCommands, installInput, parseVerifyOutput, type HostStepSettings } from "../../infra/anywhere/host-commands";
 import { remoteScriptCommand } from "../../infra/anywhere/remote-script";
 import { TestBed, testBedUnavailable, type TestHost } from "./testbed";
 
@@ -12,11 +13,6 @@ const REGION = "eu-west-1";
 const CLUSTER = "ecs-anywhere-anywhere";
 const ACTIVATION_ID = "0f3c2b1a-1111-2222-3333-444455556666";
 const ACTIVATION_CODE = "Secret+Code/1234567890abcdefghij";
-
-function lastJson(stdout: string): Record<string, string> {
-    const line = stdout.trim().split("\n").pop() ?? "";
-    return JSON.parse(line) as Record<string, string>;
-}
 
 describe("host lifecycle over SSH", function () {
     this.timeout(120_000);
@@ -38,31 +34,34 @@ describe("host lifecycle over SSH", function () {
         await bed?.cleanUp();
     });
 
-    const env = (host: TestHost, extra: Record<string, string> = {}) => ({
-        HOST_NAME: host.name,
-        REGION,
-        CLUSTER,
-        DATA_DIR: host.dataDir,
-        SSM_ENDPOINT: bed.endpointUrl(host, "ssm"),
-        ECS_ENDPOINT: bed.endpointUrl(host, "ecs"),
-        INSTALLER_URL: bed.installerUrl(host),
-        ACTIVATION_ID,
-        VERIFY_TIMEOUT_SECONDS: "10",
-        ...extra,
-    });
+    /** The host's steps exactly as the Pulumi program builds them, pointed at the test bed's stand-ins. */
+    function commandsFor(host: TestHost, extra: Partial<HostStepSettings> = {}) {
+        return hostCommands({
+            hostName: host.name,
+            region: REGION,
+            cluster: CLUSTER,
+            dataDir: host.dataDir,
+            installerUrl: bed.installerUrl(host),
+            reregister: false,
+            verifyTimeoutSeconds: 10,
+            ssmEndpoint: bed.endpointUrl(host, "ssm"),
+            ecsEndpoint: bed.endpointUrl(host, "ecs"),
+            ...extra,
+        });
+    }
 
-    async function lifecycle(host: TestHost, extra: Record<string, string> = {}): Promise<Record<string, string>> {
-        const e = env(host, extra);
-        const preflight = await host.ssh(remoteScriptCommand("preflight", { HOST_NAME: e.HOST_NAME, REGION: e.REGION, DATA_DIR: e.DATA_DIR, SSM_ENDPOINT: e.SSM_ENDPOINT, ECS_ENDPOINT: e.ECS_ENDPOINT }));
+    async function lifecycle(host: TestHost, extra: Partial<HostStepSettings> = {}): Promise<{ managedInstanceId: string; containerInstanceArn: string }> {
+        const commands = commandsFor(host, extra);
+        const preflight = await host.ssh(commands.preflight);
         assert.equal(preflight.status, 0, preflight.stderr);
-        const install = await host.ssh(remoteScriptCommand("install", { HOST_NAME: e.HOST_NAME, REGION: e.REGION, CLUSTER: e.CLUSTER, ACTIVATION_ID: e.ACTIVATION_ID, INSTALLER_URL: e.INSTALLER_URL, ...(extra.REREGISTER ? { REREGISTER: extra.REREGISTER } : {}) }), { stdin: `${ACTIVATION_CODE}\n` });
+        const install = await host.ssh(commands.install, { stdin: installInput(ACTIVATION_CODE, ACTIVATION_ID) });
         assert.equal(install.status, 0, install.stderr);
         assert.ok(!install.stderr.includes(ACTIVATION_CODE) && !install.stdout.includes(ACTIVATION_CODE), "the activation code is never printed");
-        const data = await host.ssh(remoteScriptCommand("prepare-data", { HOST_NAME: e.HOST_NAME, DATA_DIR: e.DATA_DIR, WORKER_UID: "10001" }));
+        const data = await host.ssh(commands.prepareData);
         assert.equal(data.status, 0, data.stderr);
-        const verify = await host.ssh(remoteScriptCommand("verify", { HOST_NAME: e.HOST_NAME, CLUSTER: e.CLUSTER, VERIFY_TIMEOUT_SECONDS: e.VERIFY_TIMEOUT_SECONDS }));
+        const verify = await host.ssh(commands.verify);
         assert.equal(verify.status, 0, verify.stderr);
-        return lastJson(verify.stdout);
+        return parseVerifyOutput(host.name, verify.stdout);
     }
 
     it("registers two fresh hosts in parallel and reports their ids", async () => {
@@ -91,18 +90,18 @@ describe("host lifecycle over SSH", function () {
 
     it("refuses a host registered to another cluster, naming it and the fix; reregister clears it", async () => {
         const other = "someone-elses-cluster";
-        const refused = await second.ssh(remoteScriptCommand("install", { ...pick(env(second), "HOST_NAME", "REGION", "ACTIVATION_ID", "INSTALLER_URL"), CLUSTER: other }), { stdin: `${ACTIVATION_CODE}\n` });
+        const refused = await second.ssh(commandsFor(second, { cluster: other }).install, { stdin: installInput(ACTIVATION_CODE, ACTIVATION_ID) });
         assert.equal(refused.status, 1);
         assert.match(refused.stderr, new RegExp(`\\[beta\\] ecs-anywhere-install: error: this host registered to another cluster, ${CLUSTER}`));
         assert.match(refused.stderr, /fix: .*reregister true/);
         const runs = second.installerRuns().length;
-        const moved = await lifecycle(second, { CLUSTER: other, REREGISTER: "true" });
+        const moved = await lifecycle(second, { cluster: other, reregister: true });
         assert.equal(second.installerRuns().length, runs + 1);
         assert.match(moved.containerInstanceArn, new RegExp(`container-instance/${other}/`));
     });
 
     it("deregisters: agent stopped, state gone, and a second run is fine", async () => {
-        const command = remoteScriptCommand("deregister", { HOST_NAME: fresh.name });
+        const command = commandsFor(fresh).deregister;
         const first = await fresh.ssh(command);
         assert.equal(first.status, 0, first.stderr);
         for (const gone of ["/etc/ecs", "/var/lib/ecs", "/var/lib/amazon/ssm"]) {
@@ -129,7 +128,7 @@ describe("host lifecycle over SSH", function () {
     describe("preflight failures name the host and the fix", () => {
         it("no systemd", async () => {
             const host = await bed.addHost("nosystemd", { systemd: false });
-            const result = await host.ssh(remoteScriptCommand("preflight", pick(env(host), "HOST_NAME", "REGION", "DATA_DIR", "SSM_ENDPOINT", "ECS_ENDPOINT")));
+            const result = await host.ssh(commandsFor(host).preflight);
             assert.equal(result.status, 1);
             assert.match(result.stderr, /\[nosystemd\] ecs-anywhere-preflight: error: systemd is not running/);
             assert.match(result.stderr, /fix: use a systemd-based OS/);
@@ -139,19 +138,19 @@ describe("host lifecycle over SSH", function () {
             const host = await bed.addHost("pi32", { arch32: true });
             const arch = await host.ssh("uname -m");
             assert.equal(arch.stdout.trim(), "i686", "the host runs under the 32-bit personality");
-            const result = await host.ssh(remoteScriptCommand("preflight", pick(env(host), "HOST_NAME", "REGION", "DATA_DIR", "SSM_ENDPOINT", "ECS_ENDPOINT")));
+            const result = await host.ssh(commandsFor(host).preflight);
             assert.equal(result.status, 1);
             assert.match(result.stderr, /\[pi32\] ecs-anywhere-preflight: error: this is a 32-bit OS \(i686\)/);
             assert.match(result.stderr, /fix: use a 64-bit OS/);
             // The installer refuses too, as the real one does.
-            const install = await host.ssh(remoteScriptCommand("install", pick(env(host), "HOST_NAME", "REGION", "CLUSTER", "ACTIVATION_ID", "INSTALLER_URL")), { stdin: `${ACTIVATION_CODE}\n` });
+            const install = await host.ssh(commandsFor(host).install, { stdin: installInput(ACTIVATION_CODE, ACTIVATION_ID) });
             assert.equal(install.status, 1);
             assert.match(install.stderr, /Unsupported architecture: i686/);
         });
 
         it("a missing data folder", async () => {
             const host = await bed.addHost("nodata", { dataDir: false });
-            const result = await host.ssh(remoteScriptCommand("preflight", pick(env(host), "HOST_NAME", "REGION", "DATA_DIR", "SSM_ENDPOINT", "ECS_ENDPOINT")));
+            const result = await host.ssh(commandsFor(host).preflight);
             assert.equal(result.status, 1);
             assert.match(result.stderr, /\[nodata\] ecs-anywhere-preflight: error: the data folder .* does not exist/);
             assert.match(result.stderr, /fix: create it .* or set the stack's dataDir/);
@@ -160,7 +159,7 @@ describe("host lifecycle over SSH", function () {
         it("a clock far from AWS's", async () => {
             bed.clockSkewSeconds = 900;
             try {
-                const result = await second.ssh(remoteScriptCommand("preflight", pick(env(second), "HOST_NAME", "REGION", "DATA_DIR", "SSM_ENDPOINT", "ECS_ENDPOINT")));
+                const result = await second.ssh(commandsFor(second).preflight);
                 assert.equal(result.status, 1);
                 assert.match(result.stderr, /error: the clock is -?9\d\d s off AWS's/);
             } finally {
@@ -169,7 +168,7 @@ describe("host lifecycle over SSH", function () {
         });
 
         it("an unreachable AWS endpoint", async () => {
-            const result = await second.ssh(remoteScriptCommand("preflight", { ...pick(env(second), "HOST_NAME", "REGION", "DATA_DIR", "ECS_ENDPOINT"), SSM_ENDPOINT: `http://${second.gateway}:1/` }));
+            const result = await second.ssh(commandsFor(second, { ssmEndpoint: `http://${second.gateway}:1/` }).preflight);
             assert.equal(result.status, 1);
             assert.match(result.stderr, /error: cannot reach http:\/\/10\.213\.\d+\.1:1\//);
             assert.match(result.stderr, /fix: allow outbound HTTPS/);
@@ -207,7 +206,3 @@ describe("host lifecycle over SSH", function () {
         await second.ssh("rm -f /tmp/standin.sh");
     });
 });
-
-function pick(source: Record<string, string>, ...keys: string[]): Record<string, string> {
-    return Object.fromEntries(keys.map((key) => [key, source[key]]));
-}

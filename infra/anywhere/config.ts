@@ -1,2 +1,186 @@
-/** Placeholder until the anywhere config lands (keeps infra/config.ts compiling). */
-export {};
+/**
+ * An anywhere stack's settings (namespace `ecs-anywhere`), typed, defaulted in one place and
+ * validated before any resource is created. Secrets are checked without ever being printed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { LogFileNames } from "../../worker/src/options";
+import { NAMESPACE, parseValue, pulumiConfigReader, type ConfigReader } from "../region/config";
+import { ConfigError, oneOf, wholeNumber } from "../validate";
+
+export interface HostConfig {
+    /** Name in messages and resource names: lower-case letters, digits and dashes. */
+    readonly name: string;
+    readonly address: string;
+    readonly port: number;
+    readonly user: string;
+    /** The host's public key (`ssh-ed25519 AAAA...`); without it the host is not verified. */
+    readonly hostKey?: string;
+}
+
+export interface BastionConfig {
+    readonly address: string;
+    readonly port: number;
+    readonly user: string;
+    readonly hostKey?: string;
+}
+
+export interface AnywhereConfig {
+    /** The region stack to read (`org/project/stack`). Default `<org>/<project>/region`. */
+    readonly regionStack: string;
+    readonly hosts: readonly HostConfig[];
+    /** SSH private key (secret), unless an agent socket is used. */
+    readonly sshPrivateKey?: pulumi.Output<string>;
+    /** Path of an SSH agent socket, instead of a key. */
+    readonly sshAgentSocket?: string;
+    readonly bastion?: BastionConfig;
+    /** The hosts' data folder, mounted into the worker at /data. Default `/data`. */
+    readonly dataDir: string;
+    /** Registrations the activation allows beyond the host count (hosts registered by hand). Default 2. */
+    readonly activationHeadroom: number;
+    /** Days an activation is valid (SSM allows up to 30). Default 14. */
+    readonly activationExpiryDays: number;
+    /** A new activation is made on `up` once fewer than this many days remain. Default 3. */
+    readonly activationRenewDays: number;
+    /** Where hosts fetch the installer. Default the official URL. */
+    readonly installerUrl: string;
+    /** Expected sha256 of the installer; unset: not checked. */
+    readonly installerSha256?: string;
+    /** Clear another cluster's (or a stale) registration on a host and register again. Default false. */
+    readonly reregister: boolean;
+    /** Workers on the hosts. Default one per host. */
+    readonly desiredCount: number;
+    /** How file names appear in the hosts' logs, which go to the region. Default hash. */
+    readonly logFileNames: LogFileNames;
+    /** How long verification waits for a host's agent, in seconds. Default 300. */
+    readonly verifyTimeoutSeconds: number;
+}
+
+export const OFFICIAL_INSTALLER_URL = "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh";
+/** SSM's limit on registrations per activation. */
+export const MAX_HOSTS_PER_ACTIVATION = 1000;
+
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}$/;
+const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+const ADDRESS = /^[A-Za-z0-9.:-]{1,253}$/;
+
+function key(name: string): string {
+    return `${NAMESPACE}:${name}`;
+}
+
+function endpoint(where: string, raw: unknown, requireName: boolean): { address: string; port: number; user: string; hostKey?: string; name?: string } {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        throw new ConfigError(where, raw, "expected an object such as {name: pi-1, address: 192.0.2.10, user: ubuntu, hostKey: \"ssh-ed25519 AAAA...\"}");
+    }
+    const entry = raw as Record<string, unknown>;
+    const known = new Set(["name", "address", "port", "user", "hostKey"]);
+    for (const field of Object.keys(entry)) {
+        if (!known.has(field)) throw new ConfigError(`${where}.${field}`, entry[field], `unknown field; the fields are ${[...known].join(", ")}`);
+    }
+    if (requireName && (typeof entry.name !== "string" || !HOST_NAME.test(entry.name))) {
+        throw new ConfigError(`${where}.name`, entry.name, "expected 1 to 32 lower-case letters, digits and dashes, e.g. pi-1");
+    }
+    if (typeof entry.address !== "string" || !ADDRESS.test(entry.address)) {
+        throw new ConfigError(`${where}.address`, entry.address, "expected a host name or IP address, e.g. 192.0.2.10");
+    }
+    if (typeof entry.user !== "string" || !USER.test(entry.user)) {
+        throw new ConfigError(`${where}.user`, entry.user, "expected the SSH user, e.g. ubuntu (root or with passwordless sudo)");
+    }
+    const port = wholeNumber(`${where}.port`, entry.port ?? 22, 1, 65535);
+    if (entry.hostKey !== undefined && (typeof entry.hostKey !== "string" || !HOST_KEY.test(entry.hostKey.trim()))) {
+        throw new ConfigError(`${where}.hostKey`, entry.hostKey, "expected the host's public key as `ssh-keyscan -t ed25519 <address>` prints it, without the address: ssh-ed25519 AAAA...");
+    }
+    return {
+        ...(requireName ? { name: entry.name as string } : {}),
+        address: entry.address,
+        port,
+        user: entry.user,
+        ...(entry.hostKey === undefined ? {} : { hostKey: (entry.hostKey as string).trim() }),
+    };
+}
+
+export interface AnywhereContext {
+    readonly organization: string;
+    readonly project: string;
+}
+
+export function loadAnywhereConfig(
+    read: ConfigReader = pulumiConfigReader,
+    context: AnywhereContext = { organization: pulumi.getOrganization(), project: pulumi.getProject() },
+): AnywhereConfig {
+    const get = (name: string) => parseValue(read(key(name)));
+
+    const regionStack = get("regionStack") ?? `${context.organization}/${context.project}/region`;
+    if (typeof regionStack !== "string" || !/^([\w.-]+\/){0,2}[\w.-]+$/.test(regionStack)) {
+        throw new ConfigError(key("regionStack"), regionStack, "expected the region stack's name, e.g. region or my-org/ecs-anywhere/region");
+    }
+
+    const rawHosts = get("hosts");
+    if (!Array.isArray(rawHosts) || rawHosts.length === 0) {
+        throw new ConfigError(key("hosts"), rawHosts, "list the hosts to register, e.g. [{name: pi-1, address: 192.0.2.10, user: ubuntu, hostKey: \"ssh-ed25519 AAAA...\"}] (see Pulumi.anywhere.yaml)");
+    }
+    if (rawHosts.length > MAX_HOSTS_PER_ACTIVATION) {
+        throw new ConfigError(key("hosts"), `${rawHosts.length} hosts`, `one activation registers at most ${MAX_HOSTS_PER_ACTIVATION} hosts: split them over several anywhere stacks (anywhere-<site>)`);
+    }
+    const hosts = rawHosts.map((raw, i) => endpoint(`${key("hosts")}[${i}]`, raw, true) as HostConfig);
+    const seen = new Map<string, number>();
+    hosts.forEach((host, i) => {
+        const first = seen.get(host.name);
+        if (first !== undefined) throw new ConfigError(`${key("hosts")}[${i}].name`, host.name, `hosts[${first}] has the same name; give each host its own`);
+        seen.set(host.name, i);
+    });
+
+    const privateKeyText = read(key("sshPrivateKey"));
+    const agentSocket = get("sshAgentSocket");
+    if (privateKeyText === undefined && agentSocket === undefined) {
+        throw new ConfigError(key("sshPrivateKey"), undefined, "set the SSH key: `pulumi config set --secret ecs-anywhere:sshPrivateKey < ~/.ssh/id_ed25519`, or set ecs-anywhere:sshAgentSocket to your SSH agent's socket ($SSH_AUTH_SOCK)");
+    }
+    if (privateKeyText !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKeyText)) {
+        // The value is a secret: say what is wrong without echoing it.
+        throw new ConfigError(key("sshPrivateKey"), "(secret, not shown)", "expected a private key in PEM or OpenSSH format (starts with -----BEGIN ... PRIVATE KEY-----); set it with `pulumi config set --secret ecs-anywhere:sshPrivateKey < ~/.ssh/id_ed25519`");
+    }
+    if (agentSocket !== undefined && (typeof agentSocket !== "string" || !agentSocket.startsWith("/"))) {
+        throw new ConfigError(key("sshAgentSocket"), agentSocket, "expected the absolute path of the agent's socket, e.g. the value of $SSH_AUTH_SOCK");
+    }
+
+    const rawBastion = get("bastion");
+    const bastion = rawBastion === undefined ? undefined : (endpoint(key("bastion"), rawBastion, false) as BastionConfig);
+
+    const dataDir = get("dataDir") ?? "/data";
+    if (typeof dataDir !== "string" || !/^\/[^\0]*$/.test(dataDir) || dataDir.split("/").includes("..")) {
+        throw new ConfigError(key("dataDir"), dataDir, "expected an absolute folder on the hosts, e.g. /data");
+    }
+
+    const activationExpiryDays = wholeNumber(key("activationExpiryDays"), get("activationExpiryDays") ?? 14, 1, 30);
+    const activationRenewDays = wholeNumber(key("activationRenewDays"), get("activationRenewDays") ?? Math.min(3, activationExpiryDays - 1), 0, activationExpiryDays - 1);
+    const activationHeadroom = wholeNumber(key("activationHeadroom"), get("activationHeadroom") ?? 2, 0, MAX_HOSTS_PER_ACTIVATION - 1);
+
+    const installerUrl = get("installerUrl") ?? OFFICIAL_INSTALLER_URL;
+    if (typeof installerUrl !== "string" || !/^https?:\/\/\S+$/.test(installerUrl)) {
+        throw new ConfigError(key("installerUrl"), installerUrl, `expected a URL; the official one is ${OFFICIAL_INSTALLER_URL}`);
+    }
+    const installerSha256 = get("installerSha256");
+    if (installerSha256 !== undefined && (typeof installerSha256 !== "string" || !/^[0-9a-f]{64}$/.test(installerSha256))) {
+        throw new ConfigError(key("installerSha256"), installerSha256, "expected 64 lower-case hex digits, as `sha256sum ecs-anywhere-install.sh` prints");
+    }
+    const reregister = get("reregister") ?? false;
+    if (typeof reregister !== "boolean") throw new ConfigError(key("reregister"), reregister, "set it to true or false");
+
+    return {
+        regionStack,
+        hosts,
+        ...(privateKeyText === undefined ? {} : { sshPrivateKey: pulumi.secret(privateKeyText) }),
+        ...(typeof agentSocket === "string" ? { sshAgentSocket: agentSocket } : {}),
+        ...(bastion === undefined ? {} : { bastion }),
+        dataDir,
+        activationHeadroom,
+        activationExpiryDays,
+        activationRenewDays,
+        installerUrl,
+        ...(installerSha256 === undefined ? {} : { installerSha256: installerSha256 as string }),
+        reregister,
+        desiredCount: wholeNumber(key("desiredCount"), get("desiredCount") ?? hosts.length, 0, MAX_HOSTS_PER_ACTIVATION),
+        logFileNames: oneOf(key("logFileNames"), get("logFileNames") ?? "hash", ["plain", "hash", "off"] as const),
+        verifyTimeoutSeconds: wholeNumber(key("verifyTimeoutSeconds"), get("verifyTimeoutSeconds") ?? 300, 10, 3600),
+    };
+}

@@ -1,4 +1,265 @@
-/** Placeholder until the anywhere program lands. */
-export function anywhereProgram(): Record<string, unknown> {
-    throw new Error("the anywhere program is not built yet");
+/**
+ * The anywhere program: reads the region stack's outputs, makes a cluster, the instance role and
+ * an SSM activation, registers each configured host over SSH (preflight, install, data folders,
+ * verify), and runs the worker there as an EXTERNAL service. `pulumi destroy` undoes it in order:
+ * service, AWS-side deregistration, host-side clean-up.
+ */
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { REGION_OUTPUTS } from "../region/index";
+import { pulumiConfigReader, type ConfigReader } from "../region/config";
+import { workerContainerDefinition } from "../worker-task";
+import { activationWindow, registrationLimit } from "./activation";
+import { loadAnywhereConfig, type AnywhereConfig, type AnywhereContext, type HostConfig } from "./config";
+import { HostRegistration } from "./deregister";
+import { hostCommands, installInput, parseVerifyOutput } from "./host-commands";
+import { shellQuote } from "./remote-script";
+
+export { loadAnywhereConfig } from "./config";
+
+export type RegionStackOutputs = Record<(typeof REGION_OUTPUTS)[number], pulumi.Output<string>>;
+
+/** Reads every contract output of the region stack; a missing one stops the run naming it. */
+export function readRegionStack(regionStack: string): RegionStackOutputs {
+    const reference = new pulumi.StackReference(regionStack);
+    const outputs = {} as RegionStackOutputs;
+    for (const name of REGION_OUTPUTS) {
+        outputs[name] = reference.getOutput(name).apply((value: unknown) => {
+            if (typeof value !== "string" || value === "") {
+                throw new Error(
+                    `the region stack ${regionStack} has no output \`${name}\`: run \`pulumi up -s region\` first, ` +
+                        "or point `ecs-anywhere:regionStack` at the right stack (org/project/stack)",
+                );
+            }
+            return value;
+        });
+    }
+    return outputs;
+}
+
+/** The command a person runs on a host to register it by hand (contains the secret code). */
+export function manualInstallCommand(installerUrl: string, region: string, cluster: string, activationId: string, activationCode: string): string {
+    return (
+        `curl --proto '=https' -fsSL -o /tmp/ecs-anywhere-install.sh ${shellQuote(installerUrl)} && ` +
+        `sudo bash /tmp/ecs-anywhere-install.sh --region ${shellQuote(region)} --cluster ${shellQuote(cluster)} ` +
+        `--activation-id ${shellQuote(activationId)} --activation-code ${shellQuote(activationCode)}`
+    );
+}
+
+function connectionFor(host: HostConfig, config: AnywhereConfig): command.types.input.remote.ConnectionArgs {
+    const credentials = config.sshPrivateKey !== undefined ? { privateKey: config.sshPrivateKey } : { agentSocketPath: config.sshAgentSocket };
+    return {
+        host: host.address,
+        port: host.port,
+        user: host.user,
+        ...credentials,
+        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+        dialErrorLimit: 10,
+        perDialTimeout: 15,
+        ...(config.bastion
+            ? {
+                  proxy: {
+                      host: config.bastion.address,
+                      port: config.bastion.port,
+                      user: config.bastion.user,
+                      ...credentials,
+                      ...(config.bastion.hostKey ? { hostKey: config.bastion.hostKey } : {}),
+                  },
+              }
+            : {}),
+    };
+}
+
+export interface AnywhereProgramOptions {
+    readonly read?: ConfigReader;
+    readonly context?: AnywhereContext;
+    /** The time the activation window is computed from. Default: now. */
+    readonly now?: Date;
+}
+
+/** One host's resources, in lifecycle order. */
+export interface HostResources {
+    readonly preflight: command.remote.Command;
+    readonly install: command.remote.Command;
+    /** The options the install command was created with (delete before replace, ignored stdin). */
+    readonly installOptions: pulumi.CustomResourceOptions;
+    readonly data: command.remote.Command;
+    readonly verify: command.remote.Command;
+    readonly registration: HostRegistration;
+}
+
+/** Everything the program made, for tests to read; `outputs` are the stack's outputs. */
+export interface AnywhereDeployment {
+    readonly config: AnywhereConfig;
+    readonly cluster: aws.ecs.Cluster;
+    readonly instanceRole: aws.iam.Role;
+    readonly activation: aws.ssm.Activation;
+    readonly hosts: Readonly<Record<string, HostResources>>;
+    readonly taskDefinition: aws.ecs.TaskDefinition;
+    readonly service: aws.ecs.Service;
+    /** What the service was told to wait for. */
+    readonly serviceDependsOn: readonly pulumi.Resource[];
+    readonly outputs: Record<string, pulumi.Output<unknown>>;
+}
+
+export function anywhereProgram(options: AnywhereProgramOptions = {}): Record<string, pulumi.Output<unknown>> {
+    return buildAnywhere(options).outputs;
+}
+
+export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDeployment {
+    const config = loadAnywhereConfig(options.read ?? pulumiConfigReader, options.context);
+    const stack = pulumi.getStack();
+    const name = `ecs-anywhere-${stack}`;
+    const region = readRegionStack(config.regionStack);
+
+    for (const host of config.hosts.filter((h) => !h.hostKey)) {
+        pulumi.log.warn(`host ${host.name} (${host.address}) has no hostKey: its identity is not verified; pin it with the key \`ssh-keyscan -t ed25519 ${host.address}\` prints`);
+    }
+
+    // Named after the stack, so anywhere-berlin and anywhere-pi never collide.
+    const cluster = new aws.ecs.Cluster(`${name}-cluster`, { name, settings: [{ name: "containerInsights", value: "disabled" }] });
+
+    const instanceRole = new aws.iam.Role(`${name}-instance`, {
+        description: `ecs-anywhere hosts of stack ${stack}: SSM managed instances running the ECS agent`,
+        assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ssm.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+    });
+    const policies = [
+        new aws.iam.RolePolicyAttachment(`${name}-instance-ssm`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }),
+        new aws.iam.RolePolicyAttachment(`${name}-instance-ecs`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role" }),
+    ];
+
+    const window = activationWindow(options.now ?? new Date(), config.activationExpiryDays, config.activationRenewDays);
+    const activation = new aws.ssm.Activation(
+        `${name}-activation`,
+        {
+            name,
+            description: `ecs-anywhere hosts of stack ${stack}`,
+            iamRole: instanceRole.name,
+            registrationLimit: registrationLimit(config.hosts.length, config.activationHeadroom),
+            // Fixed for a whole window: a new activation is made only when this one is about to expire.
+            expirationDate: window.expirationDate,
+        },
+        { dependsOn: policies },
+    );
+    const activationCode = pulumi.secret(activation.activationCode);
+
+    const verifications: command.remote.Command[] = [];
+    const registrations: HostRegistration[] = [];
+    const hostResources: Record<string, HostResources> = {};
+    const hostOutputs: Record<string, pulumi.Output<{ managedInstanceId: string; containerInstanceArn: string }>> = {};
+
+    // No dependency between hosts: Pulumi runs them in parallel.
+    for (const host of config.hosts) {
+        const prefix = `${name}-${host.name}`;
+        const connection = connectionFor(host, config);
+        const commands = pulumi.all([region.region, cluster.name]).apply(([regionName, clusterName]) =>
+            hostCommands({
+                hostName: host.name,
+                region: regionName,
+                cluster: clusterName,
+                dataDir: config.dataDir,
+                installerUrl: config.installerUrl,
+                ...(config.installerSha256 ? { installerSha256: config.installerSha256 } : {}),
+                reregister: config.reregister,
+                verifyTimeoutSeconds: config.verifyTimeoutSeconds,
+            }),
+        );
+        const triggers = [host.address, host.port, host.user, config.dataDir];
+
+        const preflight = new command.remote.Command(`${prefix}-preflight`, { connection, create: commands.preflight, triggers });
+        const installOptions: pulumi.CustomResourceOptions = {
+            dependsOn: [preflight],
+            // Its delete deregisters the host: the old registration goes before a new one is made.
+            deleteBeforeReplace: true,
+            // A renewed activation must not re-run installs on hosts already registered.
+            ignoreChanges: ["stdin"],
+        };
+        const install = new command.remote.Command(
+            `${prefix}-install`,
+            {
+                connection,
+                create: commands.install,
+                delete: commands.deregister,
+                // The code and id go on standard input: a failed command prints its command line, never its input.
+                stdin: pulumi.secret(pulumi.all([activationCode, activation.id]).apply(([code, id]) => installInput(code, id))),
+                triggers: [...triggers, cluster.arn],
+            },
+            installOptions,
+        );
+        const data = new command.remote.Command(`${prefix}-data`, { connection, create: commands.prepareData, triggers }, { dependsOn: [install] });
+        const verify = new command.remote.Command(`${prefix}-verify`, { connection, create: commands.verify, triggers: [...triggers, cluster.arn] }, { dependsOn: [install, data] });
+        const ids = verify.stdout.apply((stdout) => parseVerifyOutput(host.name, stdout));
+        const registration = new HostRegistration(
+            `${prefix}-registration`,
+            { region: region.region, cluster: cluster.name, containerInstanceArn: ids.containerInstanceArn, managedInstanceId: ids.managedInstanceId },
+            { dependsOn: [verify] },
+        );
+        verifications.push(verify);
+        registrations.push(registration);
+        hostResources[host.name] = { preflight, install, installOptions, data, verify, registration };
+        hostOutputs[host.name] = ids;
+    }
+
+    const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
+        family: `${name}-worker`,
+        requiresCompatibilities: ["EXTERNAL"],
+        // EXTERNAL tasks support bridge, host and none; bridge keeps the worker off the host's network stack.
+        networkMode: "bridge",
+        executionRoleArn: region.executionRoleArn,
+        taskRoleArn: region.taskRoleArn,
+        volumes: [{ name: "data", hostPath: config.dataDir }],
+        containerDefinitions: pulumi
+            .all([region.imageUri, region.queueUrl, region.region, region.logGroupName])
+            .apply(([image, queueUrl, regionName, logGroupName]) =>
+                JSON.stringify([
+                    workerContainerDefinition({
+                        image,
+                        queueUrl,
+                        region: regionName,
+                        logGroupName,
+                        logStreamPrefix: "external",
+                        logFileNames: config.logFileNames,
+                        // Sized for a Raspberry Pi that shares its memory with Docker and the agents.
+                        cpu: 256,
+                        memoryReservation: 64,
+                        memory: 256,
+                    }),
+                ]),
+            ),
+    });
+
+    const serviceDependsOn = [...verifications, ...registrations];
+    const service = new aws.ecs.Service(
+        `${name}-service`,
+        {
+            cluster: cluster.arn,
+            taskDefinition: taskDefinition.arn,
+            launchType: "EXTERNAL",
+            desiredCount: config.desiredCount,
+            // One worker per host; a deployment stops a host's old worker before starting the new one.
+            placementConstraints: [{ type: "distinctInstance" }],
+            deploymentMinimumHealthyPercent: 0,
+            deploymentMaximumPercent: 100,
+            deploymentCircuitBreaker: { enable: true, rollback: true },
+            waitForSteadyState: false,
+        },
+        // Starts only on registered hosts; on destroy it goes first, before any host is deregistered.
+        { dependsOn: serviceDependsOn },
+    );
+
+    const outputs = {
+        clusterName: cluster.name,
+        serviceName: service.name,
+        activationId: activation.id,
+        activationExpires: pulumi.output(window.expirationDate),
+        activationCode,
+        installCommand: pulumi.secret(
+            pulumi.all([region.region, cluster.name, activation.id, activationCode]).apply(([regionName, clusterName, id, code]) =>
+                manualInstallCommand(config.installerUrl, regionName, clusterName, id, code),
+            ),
+        ),
+        hosts: pulumi.all(hostOutputs),
+    };
+    return { config, cluster, instanceRole, activation, hosts: hostResources, taskDefinition, service, serviceDependsOn, outputs };
 }

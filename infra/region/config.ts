@@ -11,10 +11,8 @@ export const NAMESPACE = "ecs-anywhere";
 /** Reads a raw config value by full key (`ecs-anywhere:cpu`, `aws:region`); tests pass their own. */
 export type ConfigReader = (fullKey: string) => string | undefined;
 
-export const pulumiConfigReader: ConfigReader = (fullKey) => {
-    const [namespace, key] = fullKey.split(":");
-    return new pulumi.Config(namespace).get(key);
-};
+/** Raw values from the stack's config (secrets decrypted: callers must not print them). */
+export const pulumiConfigReader: ConfigReader = (fullKey) => pulumi.runtime.getConfig(fullKey);
 
 export interface RegionConfig {
     /** `aws:region`. */

@@ -64,6 +64,14 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
             const digest = "sha256:" + "ab".repeat(32);
             return { id: physical, state: { ...inputs, digest, ref: `${tag}@${digest}` } };
         }
+        case "command:remote:Command": {
+            // What verify.sh prints on a registered host: its ids on the last line.
+            const verify = String(inputs.create ?? "").endsWith("ecs-anywhere-verify");
+            const stdout = verify
+                ? `{"managedInstanceId":"mi-0${(name.length * 104729).toString(16).padStart(16, "0").slice(-16)}","containerInstanceArn":"${arn("ecs", `container-instance/cluster/${"0".repeat(32)}`)}"}\n`
+                : "";
+            return { id: `${name}-id`, state: { ...inputs, stdout, stderr: "" } };
+        }
         case "pulumi:pulumi:StackReference":
             return { id: String(inputs.name ?? name), state: { ...inputs, outputs: stackOutputs, secretOutputNames: secretStackOutputs } };
         default: {

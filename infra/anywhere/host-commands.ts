@@ -1,0 +1,70 @@
+/**
+ * The command lines of one host's lifecycle (DESIGN.md "Host lifecycle"), as plain strings: the
+ * Pulumi program sends exactly these over SSH, and the SSH test bed runs exactly these.
+ */
+import { WORKER_UID } from "../worker-task";
+import { remoteScriptCommand } from "./remote-script";
+
+export interface HostStepSettings {
+    readonly hostName: string;
+    readonly region: string;
+    readonly cluster: string;
+    readonly dataDir: string;
+    readonly installerUrl: string;
+    readonly installerSha256?: string;
+    readonly reregister: boolean;
+    readonly verifyTimeoutSeconds: number;
+    /** Test-bed only: stand-in AWS endpoints. Unset in real stacks. */
+    readonly ssmEndpoint?: string;
+    readonly ecsEndpoint?: string;
+}
+
+export interface HostCommands {
+    readonly preflight: string;
+    /** Reads the activation code (line 1) and id (line 2) from standard input. */
+    readonly install: string;
+    readonly prepareData: string;
+    /** Prints `{"managedInstanceId":...,"containerInstanceArn":...}` as its last line. */
+    readonly verify: string;
+    /** Host-side clean-up, run on destroy after the AWS side is deregistered. */
+    readonly deregister: string;
+}
+
+export function hostCommands(s: HostStepSettings): HostCommands {
+    const endpoints = { ...(s.ssmEndpoint ? { SSM_ENDPOINT: s.ssmEndpoint } : {}), ...(s.ecsEndpoint ? { ECS_ENDPOINT: s.ecsEndpoint } : {}) };
+    return {
+        preflight: remoteScriptCommand("preflight", { HOST_NAME: s.hostName, REGION: s.region, DATA_DIR: s.dataDir, ...endpoints }),
+        install: remoteScriptCommand("install", {
+            HOST_NAME: s.hostName,
+            REGION: s.region,
+            CLUSTER: s.cluster,
+            INSTALLER_URL: s.installerUrl,
+            ...(s.installerSha256 ? { INSTALLER_SHA256: s.installerSha256 } : {}),
+            REREGISTER: String(s.reregister),
+        }),
+        prepareData: remoteScriptCommand("prepare-data", { HOST_NAME: s.hostName, DATA_DIR: s.dataDir, WORKER_UID: String(WORKER_UID) }),
+        verify: remoteScriptCommand("verify", { HOST_NAME: s.hostName, CLUSTER: s.cluster, REGION: s.region, VERIFY_TIMEOUT_SECONDS: String(s.verifyTimeoutSeconds) }),
+        deregister: remoteScriptCommand("deregister", { HOST_NAME: s.hostName }),
+    };
+}
+
+/** What the install step reads on standard input: the code, then the id. */
+export function installInput(activationCode: string, activationId: string): string {
+    return `${activationCode}\n${activationId}\n`;
+}
+
+/** The ids `verify` prints on its last line; throws naming the host if they are not there. */
+export function parseVerifyOutput(hostName: string, stdout: string): { managedInstanceId: string; containerInstanceArn: string } {
+    const last = stdout.trim().split("\n").pop() ?? "";
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(last);
+    } catch {
+        throw new Error(`host ${hostName}: verify did not print its result line (got ${JSON.stringify(last.slice(0, 200))})`);
+    }
+    const { managedInstanceId, containerInstanceArn } = parsed as Record<string, unknown>;
+    if (typeof managedInstanceId !== "string" || !/^mi-[0-9a-f]{17}$/.test(managedInstanceId) || typeof containerInstanceArn !== "string" || !containerInstanceArn.startsWith("arn:aws")) {
+        throw new Error(`host ${hostName}: verify printed unexpected ids ${JSON.stringify(parsed)}`);
+    }
+    return { managedInstanceId, containerInstanceArn };
+}

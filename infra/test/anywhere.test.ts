@@ -1,0 +1,383 @@
+/** An anywhere stack, read as policy, under Pulumi mocks with the example config. */
+import * as pulumi from "@pulumi/pulumi";
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { activationWindow, registrationLimit } from "../anywhere/activation";
+import { loadAnywhereConfig } from "../anywhere/config";
+import { deregisterHost, isAlreadyGone, type DeregistrationApi } from "../anywhere/deregister";
+import { hostCommands, installInput, parseVerifyOutput } from "../anywhere/host-commands";
+import { buildAnywhere, readRegionStack, type AnywhereDeployment } from "../anywhere/index";
+import { HOST_STEPS, remoteScriptCommand, shellQuote } from "../anywhere/remote-script";
+import { regionProgram } from "../region/index";
+import { ConfigError } from "../validate";
+import { exampleConfig, readerOf } from "./support/example-config";
+import { ACCOUNT, MOCK_REGION, ofType, only, promiseOf, recorded, settle, setupMocks, type RecordedResource } from "./support/mocks";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const isSecretValue = (value: unknown): boolean => typeof value === "object" && value !== null && SECRET_SIG in value;
+const TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAmock\n-----END OPENSSH PRIVATE KEY-----\n";
+const NOW = new Date("2026-11-22T12:00:00Z");
+
+export const REGION_STACK_OUTPUTS = {
+    region: MOCK_REGION,
+    queueUrl: `https://sqs.${MOCK_REGION}.amazonaws.com/${ACCOUNT}/ecs-anywhere-region-queue-1a2b3c`,
+    queueArn: `arn:aws:sqs:${MOCK_REGION}:${ACCOUNT}:ecs-anywhere-region-queue-1a2b3c`,
+    deadLetterQueueUrl: `https://sqs.${MOCK_REGION}.amazonaws.com/${ACCOUNT}/ecs-anywhere-region-dlq-4d5e6f`,
+    imageUri: `${ACCOUNT}.dkr.ecr.${MOCK_REGION}.amazonaws.com/ecs-anywhere-region-repository:latest@sha256:${"ab".repeat(32)}`,
+    logGroupName: "/ecs/ecs-anywhere-region",
+    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-task-7a8b9c`,
+    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-execution-0d1e2f`,
+    clusterName: "ecs-anywhere-region-cluster-3a4b5c",
+};
+
+function anywhereConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...exampleConfig("anywhere"), "ecs-anywhere:sshPrivateKey": TEST_KEY, ...extra };
+}
+
+async function runAnywhere(stack = "anywhere", extra: Record<string, unknown> = {}, stackOutputs: Record<string, unknown> = REGION_STACK_OUTPUTS, now = NOW): Promise<{ deployment: AnywhereDeployment; outputs: Record<string, unknown> }> {
+    await setupMocks({ stack, config: anywhereConfig(extra), secretKeys: ["ecs-anywhere:sshPrivateKey"], stackOutputs });
+    const deployment = buildAnywhere({ now, context: { organization: "organization", project: "ecs-anywhere" } });
+    const outputs: Record<string, unknown> = {};
+    for (const [name, output] of Object.entries(deployment.outputs)) outputs[name] = await promiseOf(output);
+    await settle();
+    return { deployment, outputs };
+}
+
+const commandsOf = (host: string) => ofType("command:remote:Command").filter((c) => c.name.includes(`-${host}-`));
+
+describe("anywhere stack", function () {
+    this.timeout(60_000);
+    let deployment: AnywhereDeployment;
+    let outputs: Record<string, unknown>;
+
+    before(async () => {
+        ({ deployment, outputs } = await runAnywhere());
+    });
+
+    describe("region stack reference", () => {
+        it("reads the configured region stack, default <org>/<project>/region", () => {
+            assert.equal(only("pulumi:pulumi:StackReference").inputs.name, "organization/ecs-anywhere/region");
+        });
+    });
+
+    describe("cluster and instance role", () => {
+        it("names the cluster after the stack", () => {
+            assert.equal(only("aws:ecs/cluster:Cluster").inputs.name, "ecs-anywhere-anywhere");
+            assert.equal(outputs.clusterName, "ecs-anywhere-anywhere");
+        });
+        it("lets SSM assume the instance role, with exactly the two managed policies", () => {
+            const role = only("aws:iam/role:Role");
+            const trust = JSON.parse(role.inputs.assumeRolePolicy as string) as { Statement: Array<{ Principal: { Service: string } }> };
+            assert.deepEqual(trust.Statement.map((s) => s.Principal.Service), ["ssm.amazonaws.com"]);
+            assert.deepEqual(
+                ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn).sort(),
+                ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"],
+            );
+        });
+    });
+
+    describe("SSM activation", () => {
+        it("allows the hosts plus headroom, for the configured expiry", () => {
+            const activation = only("aws:ssm/activation:Activation");
+            assert.equal(activation.inputs.registrationLimit, 2 + 2);
+            assert.equal(activation.inputs.expirationDate, activationWindow(NOW, 14, 3).expirationDate);
+            assert.equal(activation.inputs.iamRole, only("aws:iam/role:Role").id);
+        });
+        it("activation code and install command are secrets; the install command is complete", async () => {
+            assert.equal(await pulumi.isSecret(deployment.outputs.activationCode), true);
+            assert.equal(await pulumi.isSecret(deployment.outputs.installCommand), true);
+            assert.equal(await pulumi.isSecret(deployment.outputs.activationId), false);
+            const install = outputs.installCommand as string;
+            assert.match(install, /^curl --proto '=https' -fsSL -o \/tmp\/ecs-anywhere-install\.sh 'https:\/\/amazon-ecs-agent\.s3\.amazonaws\.com\/ecs-anywhere-install-latest\.sh' && sudo bash/);
+            assert.match(install, /--region 'eu-west-1' --cluster 'ecs-anywhere-anywhere' --activation-id '.*-activation-id' --activation-code 'MOCK-ACTIVATION-CODE-1234'$/);
+        });
+        it("keeps the expiry fixed within a window and renews before it runs out", () => {
+            const first = activationWindow(NOW, 14, 3);
+            assert.equal(activationWindow(new Date(NOW.getTime() + 3600_000), 14, 3).expirationDate, first.expirationDate);
+            for (let day = 0; day < 60; day++) {
+                const at = new Date(NOW.getTime() + day * 86_400_000);
+                const left = (Date.parse(activationWindow(at, 14, 3).expirationDate) - at.getTime()) / 86_400_000;
+                assert.ok(left > 3 && left <= 14, `day ${day}: ${left} days left`);
+            }
+            assert.notEqual(activationWindow(new Date(NOW.getTime() + 12 * 86_400_000), 14, 3).expirationDate, first.expirationDate);
+            assert.equal(registrationLimit(5000, 2), 1000);
+            assert.equal(registrationLimit(0, 0), 1);
+        });
+        it("a renewed activation does not re-run installs: stdin is ignored for changes", () => {
+            for (const host of Object.values(deployment.hosts)) {
+                assert.deepEqual(host.installOptions.ignoreChanges, ["stdin"]);
+                assert.equal(host.installOptions.deleteBeforeReplace, true);
+            }
+            for (const install of ofType("command:remote:Command").filter((c) => c.name.endsWith("-install"))) {
+                assert.ok(!String(install.inputs.create).includes(String(only("aws:ssm/activation:Activation").id)), `${install.urn}: the activation id is on the command line`);
+                const triggers = JSON.stringify(install.inputs.triggers);
+                assert.ok(!triggers.includes("activation"), `${install.urn}: activation not in triggers`);
+            }
+        });
+    });
+
+    describe("hosts", () => {
+        it("runs preflight, install, data and verify on each configured host", () => {
+            for (const host of ["dc-vm-1", "pi-1"]) {
+                const names = commandsOf(host).map((c) => c.name.split(`-${host}-`)[1]).sort();
+                assert.deepEqual(names, ["data", "install", "preflight", "verify"], host);
+            }
+            const commands = ofType("command:remote:Command");
+            const create = (suffix: string, host: string) => String(commands.find((c) => c.name === `ecs-anywhere-anywhere-${host}-${suffix}`)?.inputs.create);
+            const expected = hostCommands({ hostName: "pi-1", region: MOCK_REGION, cluster: "ecs-anywhere-anywhere", dataDir: "/data", installerUrl: "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh", reregister: false, verifyTimeoutSeconds: 300 });
+            assert.equal(create("preflight", "pi-1"), expected.preflight);
+            assert.equal(create("install", "pi-1"), expected.install);
+            assert.equal(create("data", "pi-1"), expected.prepareData);
+            assert.equal(create("verify", "pi-1"), expected.verify);
+            const install = commands.find((c) => c.name === "ecs-anywhere-anywhere-pi-1-install");
+            assert.equal(install?.inputs.delete, expected.deregister, "destroy runs the host-side deregistration");
+        });
+        it("hands the activation code to the host on stdin, as a secret, never on the command line", () => {
+            for (const install of ofType("command:remote:Command").filter((c) => c.name.endsWith("-install"))) {
+                assert.ok(isSecretValue(install.inputs.stdin), `${install.urn}: stdin is not secret`);
+                assert.equal((install.inputs.stdin as { value: string }).value, installInput("MOCK-ACTIVATION-CODE-1234", String(only("aws:ssm/activation:Activation").id)));
+                assert.ok(!JSON.stringify(install.inputs.create).includes("MOCK-ACTIVATION-CODE"), `${install.urn}: code on the command line`);
+            }
+        });
+        it("keeps the SSH private key secret and pins each host's key", () => {
+            for (const command of ofType("command:remote:Command")) {
+                // A secret anywhere in the connection makes the whole connection secret.
+                assert.ok(isSecretValue(command.inputs.connection), `${command.urn}: connection (with the private key) not secret`);
+                const connection = (command.inputs.connection as { value: Record<string, unknown> }).value;
+                assert.equal(connection.privateKey, TEST_KEY);
+                assert.match(String(connection.hostKey), /^ssh-ed25519 AAAA/);
+            }
+        });
+        it("registers hosts in parallel: no host waits for another", () => {
+            for (const [name, host] of Object.entries(deployment.hosts)) {
+                const deps = (host.installOptions.dependsOn as unknown[]) ?? [];
+                assert.deepEqual(deps, [host.preflight], `${name} install waits only for its own preflight`);
+            }
+        });
+        it("deregisters each host in AWS from the Pulumi side, keyed by the ids verify reported", () => {
+            const registrations = ofType("pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration");
+            assert.equal(registrations.length, 2);
+            for (const registration of registrations) {
+                assert.equal(registration.inputs.cluster, "ecs-anywhere-anywhere");
+                assert.equal(registration.inputs.region, MOCK_REGION);
+            }
+        });
+    });
+
+    describe("EXTERNAL task and service", () => {
+        it("runs the worker with bridge networking and the host's data folder", () => {
+            const task = only("aws:ecs/taskDefinition:TaskDefinition");
+            assert.deepEqual(task.inputs.requiresCompatibilities, ["EXTERNAL"]);
+            assert.equal(task.inputs.networkMode, "bridge");
+            assert.deepEqual(task.inputs.volumes, [{ name: "data", hostPath: "/data" }]);
+            assert.equal(task.inputs.executionRoleArn, REGION_STACK_OUTPUTS.executionRoleArn);
+            assert.equal(task.inputs.taskRoleArn, REGION_STACK_OUTPUTS.taskRoleArn);
+        });
+        it("runs one worker per host, on EXTERNAL instances only, after every host is verified", () => {
+            const service = only("aws:ecs/service:Service");
+            assert.equal(service.inputs.launchType, "EXTERNAL");
+            assert.equal(service.inputs.desiredCount, 2);
+            assert.deepEqual(service.inputs.placementConstraints, [{ type: "distinctInstance" }]);
+            assert.equal(service.inputs.loadBalancers, undefined);
+            const verifies = Object.values(deployment.hosts).map((h) => h.verify);
+            for (const verify of verifies) assert.ok(deployment.serviceDependsOn.includes(verify), "service waits for every host's verify");
+            for (const registration of Object.values(deployment.hosts).map((h) => h.registration)) assert.ok(deployment.serviceDependsOn.includes(registration));
+        });
+        // Runs the region program under mocks too, so it comes last in this block.
+        it("differs from the region task only in log prefix, file-name log mode and sizing", async () => {
+            // The region program under mocks; its outputs feed a fresh anywhere run.
+            await setupMocks({ stack: "region", config: exampleConfig("region") });
+            const regionOutputs = regionProgram();
+            const values: Record<string, string> = {};
+            for (const [name, output] of Object.entries(regionOutputs)) values[name] = await promiseOf(output);
+            await settle();
+            const [inRegion] = JSON.parse(only("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions as string) as Array<Record<string, unknown>>;
+            await runAnywhere("anywhere", {}, values);
+            const [external] = JSON.parse(only("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions as string) as Array<Record<string, unknown>>;
+
+            const differences = Object.keys({ ...inRegion, ...external }).filter((key) => JSON.stringify(inRegion[key]) !== JSON.stringify(external[key])).sort();
+            assert.deepEqual(differences, ["cpu", "environment", "logConfiguration", "memory", "memoryReservation"]);
+            const env = (d: Record<string, unknown>) => Object.fromEntries((d.environment as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+            const [envA, envB] = [env(inRegion), env(external)];
+            assert.deepEqual(Object.keys({ ...envA, ...envB }).filter((k) => envA[k] !== envB[k]), ["LOG_FILE_NAMES"]);
+            assert.deepEqual([envA.LOG_FILE_NAMES, envB.LOG_FILE_NAMES], ["plain", "hash"]);
+            const logs = (d: Record<string, unknown>) => (d.logConfiguration as { options: Record<string, string> }).options;
+            assert.deepEqual({ ...logs(external), "awslogs-stream-prefix": "region" }, logs(inRegion));
+            assert.equal(logs(external)["awslogs-stream-prefix"], "external");
+        });
+    });
+
+    describe("outputs", () => {
+        it("exports the cluster, activation and per-host ids", () => {
+            assert.deepEqual(Object.keys(outputs).sort(), ["activationCode", "activationExpires", "activationId", "clusterName", "hosts", "installCommand", "serviceName"]);
+        });
+    });
+});
+
+describe("region stack reference", function () {
+    this.timeout(30_000);
+        it("stops naming a missing output and the fix", async () => {
+            const { queueUrl: _dropped, ...partial } = REGION_STACK_OUTPUTS;
+            await setupMocks({ stack: "anywhere", config: anywhereConfig(), stackOutputs: partial });
+            const region = readRegionStack("organization/ecs-anywhere/region");
+            // Output.promise() is Pulumi's internal view of the value; it rejects where the run would fail.
+            const promise = (region.queueUrl as unknown as { promise(): Promise<string> }).promise();
+            await assert.rejects(promise, /the region stack organization\/ecs-anywhere\/region has no output `queueUrl`: run `pulumi up -s region` first/);
+            assert.equal(await promiseOf(region.logGroupName), REGION_STACK_OUTPUTS.logGroupName);
+        });
+});
+
+describe("several anywhere stacks on one region stack", function () {
+    this.timeout(60_000);
+    it("collide in no AWS name", async () => {
+        const names = new Map<string, string>();
+        for (const stack of ["anywhere-berlin", "anywhere-pi"]) {
+            await runAnywhere(stack);
+            const explicit = recorded.filter((r: RecordedResource) => typeof r.inputs.name === "string" && r.type.startsWith("aws:")).map((r) => `${r.type}=${r.inputs.name}`);
+            const families = ofType("aws:ecs/taskDefinition:TaskDefinition").map((t) => `family=${t.inputs.family}`);
+            for (const name of [...explicit, ...families]) {
+                assert.ok(!names.has(name), `${name} is used by ${names.get(name)} and ${stack}`);
+                names.set(name, stack);
+            }
+        }
+        assert.ok([...names.keys()].some((n) => n.includes("ecs-anywhere-anywhere-berlin")));
+    });
+});
+
+describe("anywhere config", () => {
+    const context = { organization: "org", project: "ecs-anywhere" };
+    const base = anywhereConfig();
+    const load = (extra: Record<string, unknown>) => loadAnywhereConfig(readerOf({ ...base, ...extra }), context);
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+        [{ "ecs-anywhere:hosts": [] }, /`ecs-anywhere:hosts` is \[\]: list the hosts to register/],
+        [{ "ecs-anywhere:hosts": [{ name: "a'b; touch /tmp/pwned", address: "192.0.2.1", user: "root" }] }, /`ecs-anywhere:hosts\[0\].name` is "a'b; touch \/tmp\/pwned": expected 1 to 32 lower-case letters/],
+        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root" }, { name: "a", address: "192.0.2.2", user: "root" }] }, /`ecs-anywhere:hosts\[1\].name` is "a": hosts\[0\] has the same name/],
+        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", port: 70000 }] }, /`ecs-anywhere:hosts\[0\].port` is 70000: set it to a whole number from 1 to 65535/],
+        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", hostKey: "AAAA" }] }, /`ecs-anywhere:hosts\[0\].hostKey` is "AAAA": expected the host's public key/],
+        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", pasword: "x" }] }, /`ecs-anywhere:hosts\[0\].pasword` is "x": unknown field/],
+        [{ "ecs-anywhere:sshPrivateKey": undefined }, /`ecs-anywhere:sshPrivateKey` is not set: set the SSH key/],
+        [{ "ecs-anywhere:sshPrivateKey": "hunter2-not-a-key" }, /`ecs-anywhere:sshPrivateKey` is "\(secret, not shown\)": expected a private key/],
+        [{ "ecs-anywhere:activationExpiryDays": 31 }, /`ecs-anywhere:activationExpiryDays` is 31: set it to a whole number from 1 to 30/],
+        [{ "ecs-anywhere:dataDir": "data" }, /`ecs-anywhere:dataDir` is "data": expected an absolute folder/],
+        [{ "ecs-anywhere:installerSha256": "abc" }, /`ecs-anywhere:installerSha256` is "abc": expected 64 lower-case hex digits/],
+        [{ "ecs-anywhere:logFileNames": "names" }, /`ecs-anywhere:logFileNames` is "names": set it to one of plain, hash, off/],
+    ];
+    for (const [extra, message] of bad) {
+        it(`stops on ${JSON.stringify(extra).slice(0, 90)}`, () => {
+            const config = { ...base, ...extra };
+            for (const [k, v] of Object.entries(extra)) if (v === undefined) delete config[k];
+            assert.throws(() => loadAnywhereConfig(readerOf(config), context), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+        });
+    }
+    it("never prints the private key in an error", () => {
+        try {
+            load({ "ecs-anywhere:sshPrivateKey": "hunter2-not-a-key" });
+            assert.fail("accepted a bad key");
+        } catch (error) {
+            assert.ok(error instanceof Error && !error.message.includes("hunter2"));
+        }
+    });
+    it("reads the example with its defaults", () => {
+        const config = load({});
+        assert.equal(config.regionStack, "org/ecs-anywhere/region");
+        assert.equal(config.hosts.length, 2);
+        assert.equal(config.desiredCount, 2);
+        assert.equal(config.logFileNames, "hash");
+        assert.equal(config.dataDir, "/data");
+        assert.equal(config.hosts[1].port, 22);
+    });
+});
+
+describe("remote commands quote every value", () => {
+    const hostile = "a'b; touch /tmp/pwned-quote-$$ `touch /tmp/pwned-quote-bt` $(touch /tmp/pwned-quote-cs)\n\"x\"";
+    let dir: string;
+    before(() => {
+        // A stand-in for hosts/bootstrap whose every step prints its environment, NUL-separated.
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecs-anywhere-quote-"));
+        fs.writeFileSync(path.join(dir, "common.sh"), "set -eu\n");
+        for (const step of HOST_STEPS) fs.writeFileSync(path.join(dir, `${step}.sh`), 'for v in HOST_NAME REGION CLUSTER DATA_DIR; do printf "%s=%s\\0" "$v" "${!v-}"; done\n');
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("shellQuote survives every byte but NUL", () => {
+        const all = Array.from({ length: 255 }, (_, i) => String.fromCharCode(i + 1)).join("");
+        assert.equal(execFileSync("bash", ["-c", `printf '%s' ${shellQuote(all)}`]).toString("utf8"), all);
+        assert.throws(() => shellQuote("a\0b"), /NUL/);
+    });
+
+    it("a host or cluster named `a'b; touch /tmp/pwned` arrives intact and runs nothing", () => {
+        for (const step of HOST_STEPS) {
+            const line = remoteScriptCommand(step, { HOST_NAME: hostile, REGION: hostile, CLUSTER: hostile, DATA_DIR: hostile }, dir);
+            // Run as the SSH server would: the remote user's shell gets the line with -c.
+            const out = execFileSync("sh", ["-c", line], { env: { PATH: process.env.PATH ?? "" } }).toString();
+            const env = Object.fromEntries(out.split("\0").filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
+            assert.deepEqual(env, { HOST_NAME: hostile, REGION: hostile, CLUSTER: hostile, DATA_DIR: hostile }, step);
+        }
+        assert.deepEqual(fs.readdirSync("/tmp").filter((name) => name.startsWith("pwned-quote")), []);
+    });
+
+    it("rejects variable names that are not plain identifiers", () => {
+        assert.throws(() => remoteScriptCommand("verify", { "A;B": "x" }, dir), /bad variable name/);
+    });
+});
+
+describe("verify output", () => {
+    it("parses the ids from the last line and names the host when they are missing", () => {
+        const arn = "arn:aws:ecs:eu-west-1:123456789012:container-instance/c/0123456789abcdef0123456789abcdef";
+        assert.deepEqual(parseVerifyOutput("pi-1", `noise\n{"managedInstanceId":"mi-0123456789abcdef0","containerInstanceArn":"${arn}"}\n`), { managedInstanceId: "mi-0123456789abcdef0", containerInstanceArn: arn });
+        assert.throws(() => parseVerifyOutput("pi-1", "agent not ready"), /host pi-1: verify did not print its result line/);
+        assert.throws(() => parseVerifyOutput("pi-1", '{"managedInstanceId":"i-1"}'), /host pi-1: verify printed unexpected ids/);
+    });
+});
+
+describe("AWS-side deregistration", () => {
+    const target = { region: "eu-west-1", cluster: "c", containerInstanceArn: "arn:aws:ecs:eu-west-1:1:container-instance/c/1", managedInstanceId: "mi-0123456789abcdef0" };
+    function fakeApi(state: { ecs: boolean; ssm: boolean }, calls: string[]): DeregistrationApi {
+        const gone = (name: string, message: string) => Object.assign(new Error(message), { name });
+        return {
+            async deregisterContainerInstance(cluster, arn) {
+                calls.push(`ecs ${cluster} ${arn}`);
+                if (!state.ecs) throw gone("InvalidParameterException", "Container instance not found");
+                state.ecs = false;
+            },
+            async deregisterManagedInstance(id) {
+                calls.push(`ssm ${id}`);
+                if (state.ssm && state.ecs) throw new Error("SSM before ECS");
+                if (!state.ssm) throw gone("InvalidInstanceId", "Instance is not registered");
+                state.ssm = false;
+            },
+        };
+    }
+
+    it("deregisters the container instance before the managed instance", async () => {
+        const calls: string[] = [];
+        const result = await deregisterHost(fakeApi({ ecs: true, ssm: true }, calls), target);
+        assert.deepEqual(calls, [`ecs c ${target.containerInstanceArn}`, `ssm ${target.managedInstanceId}`]);
+        assert.deepEqual(result, { ecs: "deregistered", ssm: "deregistered" });
+    });
+
+    it("is idempotent: already gone is success", async () => {
+        const state = { ecs: true, ssm: true };
+        await deregisterHost(fakeApi(state, []), target);
+        assert.deepEqual(await deregisterHost(fakeApi(state, []), target), { ecs: "already-gone", ssm: "already-gone" });
+        assert.ok(isAlreadyGone(Object.assign(new Error("x"), { name: "ClusterNotFoundException" })));
+    });
+
+    it("stops on a real failure before touching SSM", async () => {
+        const calls: string[] = [];
+        const api: DeregistrationApi = {
+            async deregisterContainerInstance() {
+                calls.push("ecs");
+                throw Object.assign(new Error("User is not authorized to perform: ecs:DeregisterContainerInstance"), { name: "AccessDeniedException" });
+            },
+            async deregisterManagedInstance() {
+                calls.push("ssm");
+            },
+        };
+        await assert.rejects(deregisterHost(api, target), /not authorized/);
+        assert.deepEqual(calls, ["ecs"]);
+    });
+});
