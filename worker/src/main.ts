@@ -17,8 +17,12 @@ function fail(code: number, event: string, fields: Record<string, unknown>): nev
 /** One client with a pool of kept-alive connections large enough for every loop plus its deletes. */
 export function createSqsClient(options: WorkerOptions): SQSClient {
     const agent = { keepAlive: true, maxSockets: options.receiveLoops * 3 + 4 };
+    // An endpoint named in the environment (an emulator, a VPC endpoint) is used as given, so the
+    // SDK does not swap in the queue URL's host on every call (and warn each time).
+    const endpoint = process.env.AWS_ENDPOINT_URL_SQS?.trim() || process.env.AWS_ENDPOINT_URL?.trim();
     return new SQSClient({
         region: options.region,
+        ...(endpoint ? { endpoint } : {}),
         requestHandler: {
             httpAgent: agent,
             httpsAgent: agent,

@@ -10,6 +10,7 @@ import {
     type Message,
     type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { setMaxListeners } from "node:events";
 import { describeError, InvalidFileNameError, SqsCallError } from "./errors";
 import { checkFileName } from "./file-name";
 import { Logger } from "./log";
@@ -76,6 +77,8 @@ export class Worker {
         this.logger = dependencies.logger ?? new Logger(options.logFileNames, options.logHashKey);
         this.mover = new FileMover(options, dependencies.fileSystem);
         this.random = dependencies.random ?? Math.random;
+        // Every receive loop listens on the one stop signal.
+        setMaxListeners(options.receiveLoops * 4 + 10, this.receiveAbort.signal);
     }
 
     /** Prepares the folders and starts the receive loops; resolves once they run. */

@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
-import { DEFAULTS, parseWorkerEnvironment, WorkerConfigError } from "../src/options";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DEFAULTS, parseWorkerEnvironment, WORKER_NODE_FLAGS, WorkerConfigError } from "../src/options";
 
 const QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/ecs-anywhere-queue";
 
@@ -39,4 +41,22 @@ describe("worker options", () => {
             );
         });
     }
+});
+
+describe("worker runtime flags", () => {
+    it("the image entrypoint and `npm run worker` start node with WORKER_NODE_FLAGS", () => {
+        const root = path.resolve(__dirname, "..", "..");
+        const dockerfile = fs.readFileSync(path.join(root, "worker", "Dockerfile"), "utf8");
+        const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
+        assert.deepEqual(entrypoint.slice(1, 1 + WORKER_NODE_FLAGS.length), [...WORKER_NODE_FLAGS]);
+        const scripts = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        assert.ok(scripts.worker.includes(`node ${WORKER_NODE_FLAGS.join(" ")} worker/dist/main.js`), scripts.worker);
+    });
+
+    it("the image runs as uid 10001, the uid hosts and EFS prepare /data for", () => {
+        const dockerfile = fs.readFileSync(path.resolve(__dirname, "..", "Dockerfile"), "utf8");
+        assert.match(dockerfile, /^USER 10001:10001$/m);
+        assert.match(dockerfile, /^FROM \$\{NODE_IMAGE\}/m);
+        assert.match(dockerfile, /^ARG NODE_IMAGE=node:(2[2-9]|[3-9]\d)-/m, "a current Node LTS (22 or newer)");
+    });
 });

@@ -1,0 +1,202 @@
+/**
+ * `npm run bench [-- --quick]`: how close the worker gets to what the queue allows, beside the
+ * alternatives, on one SQS emulator (fauxqs, in this process, loopback only) and real files.
+ * Each worker under test is a child process, so its peak memory (VmHWM) is its own.
+ * Two links: loopback, and a WAN-like link of about 50 ms round trip (a proxy that holds each
+ * chunk 25 ms each way; `tc netem` is not available here).
+ */
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startTcpProxy, type TcpProxy } from "../../test-support/tcp-proxy";
+import { WORKER_NODE_FLAGS } from "../src/options";
+import { createQueuePair, makeDataFolders, sqsClient, startEmulator, TEST_CREDENTIALS, TEST_REGION, type Emulator } from "../test/support/harness";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const CONTENDERS = path.join(__dirname, "contenders");
+
+export interface Contender {
+    readonly label: string;
+    readonly command: string[];
+    readonly env?: Record<string, string>;
+    /** Message count per link, before --quick scaling. */
+    readonly messages: { loopback: number; wan: number };
+    readonly isCeiling?: boolean;
+    readonly isWalkthrough?: boolean;
+}
+
+export interface Measurement {
+    readonly label: string;
+    readonly link: "loopback" | "wan";
+    readonly messages: number;
+    readonly seconds: number;
+    readonly perSecond: number;
+    readonly peakRssMb: number;
+    readonly firstReceiveMs: number;
+    readonly complete: boolean;
+    /** CPU time (user + system) the worker process used per 1,000 messages, in ms. */
+    readonly cpuMsPer1000: number;
+}
+
+function contenders(wanLoops: number): Contender[] {
+    const node = process.execPath;
+    return [
+        { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], messages: { loopback: 10_000, wan: 5_000 } },
+        { label: "walkthrough loop (no sleep)", command: [node, path.join(CONTENDERS, "walkthrough.cjs")], messages: { loopback: 2_000, wan: 150 }, isWalkthrough: true },
+        { label: "sqs-consumer (defaults)", command: [node, path.join(CONTENDERS, "sqs-consumer.cjs")], messages: { loopback: 2_000, wan: 150 } },
+        { label: "sqs-consumer (tuned: batch 10, 4 consumers)", command: [node, path.join(CONTENDERS, "sqs-consumer.cjs")], env: { TUNED: "1", LOOPS: "4" }, messages: { loopback: 10_000, wan: 3_000 } },
+        { label: "ceiling (receive-10 + delete-batch, no file work)", command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: "4" }, messages: { loopback: 10_000, wan: 5_000 }, isCeiling: true },
+        { label: `ceiling, ${wanLoops} loops`, command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: String(wanLoops) }, messages: { loopback: 0, wan: 5_000 }, isCeiling: true },
+    ];
+}
+
+/** user + system CPU seconds of a live process, from /proc. */
+function cpuSeconds(pid: number): number {
+    try {
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+        return Number.NaN;
+    }
+}
+
+function peakRssMb(pid: number): number {
+    try {
+        const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+        const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+        return kb / 1024;
+    } catch {
+        return Number.NaN;
+    }
+}
+
+/** Sends `names` as messages, 10 a batch, 20 batches at a time. */
+async function seed(endpoint: string, queueUrl: string, names: string[]): Promise<void> {
+    const sqs = sqsClient(endpoint);
+    const batches: string[][] = [];
+    for (let i = 0; i < names.length; i += 10) batches.push(names.slice(i, i + 10));
+    for (let i = 0; i < batches.length; i += 20) {
+        await Promise.all(
+            batches.slice(i, i + 20).map((batch) => sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((body, j) => ({ Id: String(j), MessageBody: body })) }))),
+        );
+    }
+    sqs.destroy();
+}
+
+export async function measure(emulator: Emulator, contender: Contender, link: "loopback" | "wan", count: number, endpoint: string, timeoutMs: number): Promise<Measurement> {
+    const folders = makeDataFolders("ecs-anywhere-bench-");
+    try {
+        const queue = createQueuePair(emulator, { visibilityTimeout: 60, maxReceiveCount: 1000 });
+        const names = Array.from({ length: count }, (_, i) => `file-${String(i).padStart(6, "0")}`);
+        if (!contender.isCeiling) for (const name of names) fs.writeFileSync(path.join(folders.source, name), "x");
+        await seed(emulator.endpoint, queue.url, names);
+
+        const child = spawn(contender.command[0], contender.command.slice(1), {
+            stdio: ["ignore", "ignore", "inherit"],
+            env: {
+                PATH: process.env.PATH ?? "",
+                AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+                AWS_REGION: TEST_REGION,
+                AWS_ENDPOINT_URL_SQS: endpoint,
+                SQS_QUEUE_URL: queue.url,
+                SOURCE_DIR: folders.source,
+                DESTINATION_DIR: folders.destination,
+                AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
+                ...contender.env,
+            },
+        });
+        const spawned = performance.now();
+        let firstReceive = Number.NaN;
+        let finished = Number.NaN;
+        let peak = 0;
+        const deadline = spawned + timeoutMs;
+        while (performance.now() < deadline) {
+            const state = emulator.server.inspectQueue(queue.name);
+            const ready = state?.messages.ready.length ?? 0;
+            const inflight = state?.messages.inflight.length ?? 0;
+            if (Number.isNaN(firstReceive) && ready < count) firstReceive = performance.now();
+            if (ready + inflight === 0) {
+                finished = performance.now();
+                break;
+            }
+            peak = Math.max(peak, peakRssMb(child.pid ?? 0) || 0);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        peak = Math.max(peak, peakRssMb(child.pid ?? 0) || 0);
+        const cpu = cpuSeconds(child.pid ?? 0);
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+
+        const complete = !Number.isNaN(finished) && (contender.isCeiling === true || fs.readdirSync(folders.destination).length === count);
+        const end = Number.isNaN(finished) ? performance.now() : finished;
+        const seconds = (end - firstReceive) / 1000;
+        return { label: contender.label, link, messages: count, seconds, perSecond: count / seconds, peakRssMb: peak, firstReceiveMs: firstReceive - spawned, complete, cpuMsPer1000: (cpu * 1000 * 1000) / count };
+    } finally {
+        folders.remove();
+    }
+}
+
+function table(results: Measurement[], link: "loopback" | "wan"): string {
+    const rows = results.filter((r) => r.link === link);
+    const ceiling = Math.max(...rows.filter((r) => r.label.startsWith("ceiling")).map((r) => r.perSecond));
+    const walkthrough = rows.find((r) => r.label.startsWith("walkthrough"))?.perSecond ?? Number.NaN;
+    const lines = [
+        "| worker | messages | msg/s | vs ceiling | vs walkthrough | peak RSS (MB) | first receive (ms) | CPU ms / 1000 msgs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ...rows.map(
+            (r) =>
+                `| ${r.label}${r.complete ? "" : " (INCOMPLETE)"} | ${r.messages} | ${r.perSecond.toFixed(0)} | ${((100 * r.perSecond) / ceiling).toFixed(0)}% | ${(r.perSecond / walkthrough).toFixed(1)}x | ${r.peakRssMb.toFixed(1)} | ${r.firstReceiveMs.toFixed(0)} | ${r.cpuMsPer1000.toFixed(0)} |`,
+        ),
+    ];
+    return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+    const args = process.argv.slice(2);
+    const quick = args.includes("--quick");
+    const scale = quick ? 0.1 : 1;
+    const wanLoops = 16;
+    console.log(`ecs-anywhere bench${quick ? " (quick)" : ""}: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+    console.log("building the worker (npm run build -w worker)...");
+    execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "worker", "tsconfig.build.json")], { stdio: "inherit" });
+
+    const emulator = await startEmulator();
+    const proxy: TcpProxy = await startTcpProxy({ targetPort: emulator.port, delayMs: 25 });
+    const results: Measurement[] = [];
+    try {
+        for (const link of ["loopback", "wan"] as const) {
+            const endpoint = link === "loopback" ? emulator.endpoint : proxy.url;
+            for (const contender of contenders(wanLoops)) {
+                const count = Math.max(20, Math.round(contender.messages[link] * scale));
+                if (contender.messages[link] === 0) continue;
+                process.stdout.write(`${link}: ${contender.label}, ${count} messages... `);
+                const result = await measure(emulator, contender, link, count, endpoint, quick ? 20_000 : 120_000);
+                results.push(result);
+                console.log(`${result.perSecond.toFixed(0)} msg/s, peak RSS ${result.peakRssMb.toFixed(1)} MB${result.complete ? "" : " (did not finish in time)"}`);
+            }
+        }
+    } finally {
+        await proxy.close();
+        await emulator.stop();
+    }
+    console.log("\nLoopback (the emulator's CPU is the bound):\n");
+    console.log(table(results, "loopback"));
+    console.log("\nWAN-like link, 50 ms round trip (round trips x loops are the bound):\n");
+    console.log(table(results, "wan"));
+    const out = path.join(ROOT, ".bench");
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, `bench-${quick ? "quick" : "full"}.json`), JSON.stringify(results, null, 2));
+    console.log(`\nraw figures: .bench/bench-${quick ? "quick" : "full"}.json`);
+}
+
+if (require.main === module) {
+    main().catch((error: unknown) => {
+        console.error(error);
+        process.exit(1);
+    });
+}
