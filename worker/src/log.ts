@@ -3,20 +3,48 @@
  * site (CloudWatch in the region), so they pass through `fileName()`: plain, a keyed hash, or off.
  */
 import { createHmac, randomBytes } from "node:crypto";
+import { writeSync } from "node:fs";
 import type { LogFileNames } from "./options";
 
 export type LogLevel = "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 export type LogSink = (line: string) => void;
 
+/**
+ * Writes lines to stdout in one write per turn of the event loop (a batch of ten moves is ten
+ * lines), and whatever is pending when the process exits.
+ */
+export function bufferedStdout(): LogSink {
+    let pending: string[] = [];
+    const flush = () => {
+        if (pending.length === 0) return;
+        const text = pending.join("");
+        pending = [];
+        try {
+            writeSync(1, text);
+        } catch (error) {
+            // A full non-blocking pipe: let Node queue it. Anything else (EPIPE): logs are best effort, the work is not.
+            if ((error as NodeJS.ErrnoException).code === "EAGAIN") process.stdout.write(text);
+        }
+    };
+    process.on("exit", flush);
+    return (line) => {
+        if (pending.push(line) === 1) setImmediate(flush);
+    };
+}
+
+let sharedStdout: LogSink | undefined;
+
 export class Logger {
     private readonly hashKey: Buffer;
+    private readonly sink: LogSink;
 
     constructor(
         private readonly mode: LogFileNames,
         hashKey: string | undefined,
-        private readonly sink: LogSink = (line) => process.stdout.write(line),
+        sink?: LogSink,
     ) {
+        this.sink = sink ?? (sharedStdout ??= bufferedStdout());
         this.hashKey = hashKey === undefined ? randomBytes(32) : Buffer.from(hashKey, "utf8");
     }
 

@@ -119,36 +119,41 @@ export class FileMover {
         return path.join(this.options.destinationDir, name + this.options.processedSuffix);
     }
 
-    /** Puts the file at its destination name (the source still exists), or decides the outcome. */
+    /**
+     * Puts the file at its destination name (the source still exists), or decides the outcome.
+     * The link is tried first: it never overwrites (EEXIST) and it tells a missing source
+     * (ENOENT) apart, so the common case costs one link and one lstat.
+     */
     private async stage(name: string): Promise<MoveOutcome | Staged> {
         const source = this.sourcePath(name);
         const destination = this.destinationPath(name);
-        const sourceStats = await this.lstatOrNull(source);
-        if (sourceStats === null) {
-            return (await this.lstatOrNull(destination)) === null ? { kind: "missing" } : { kind: "already-done" };
-        }
-        if (!sourceStats.isFile()) {
-            return { kind: "rejected", reason: `source is not a regular file (${describeType(sourceStats)})` };
-        }
-        const destinationStats = await this.lstatOrNull(destination);
-        if (destinationStats !== null) return this.settleExisting(name, sourceStats, destinationStats);
-
         try {
             await this.fs.link(source, destination);
         } catch (error) {
             const code = errorCode(error);
-            if (code === "EEXIST") {
-                const now = await this.lstatOrNull(destination);
-                return now === null ? { kind: "conflict", reason: "destination appeared and vanished" } : this.settleExisting(name, sourceStats, now);
+            if (code === "ENOENT") {
+                if ((await this.lstatOrNull(source)) !== null) throw error;
+                return (await this.lstatOrNull(destination)) === null ? { kind: "missing" } : { kind: "already-done" };
             }
-            if (code !== undefined && COPY_INSTEAD.has(code)) return this.copy(name, sourceStats);
+            if (code === "EEXIST") {
+                const [sourceStats, destinationStats] = await Promise.all([this.lstatOrNull(source), this.lstatOrNull(destination)]);
+                if (sourceStats === null) return destinationStats === null ? { kind: "missing" } : { kind: "already-done" };
+                if (!sourceStats.isFile()) return { kind: "rejected", reason: `source is not a regular file (${describeType(sourceStats)})` };
+                if (destinationStats === null) return { kind: "conflict", reason: "destination appeared and vanished" };
+                return this.settleExisting(name, sourceStats, destinationStats);
+            }
+            if (code !== undefined && COPY_INSTEAD.has(code)) {
+                const sourceStats = await this.fs.lstat(source);
+                if (!sourceStats.isFile()) return { kind: "rejected", reason: `source is not a regular file (${describeType(sourceStats)})` };
+                return this.copy(name, sourceStats);
+            }
             throw error;
         }
-        // Guard against the source being swapped (for a link) between lstat and link.
+        // link() does not follow a symbolic link: it names the link itself. Only regular files move.
         const linked = await this.fs.lstat(destination);
-        if (!sameFile(linked, sourceStats)) {
+        if (!linked.isFile()) {
             await this.fs.unlink(destination);
-            return { kind: "rejected", reason: "source changed while it was being moved" };
+            return { kind: "rejected", reason: `source is not a regular file (${describeType(linked)})` };
         }
         return { kind: "staged", via: "link" };
     }
