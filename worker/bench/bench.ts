@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startTcpProxy, type TcpProxy } from "../../test-support/tcp-proxy";
 import { WORKER_NODE_FLAGS } from "../src/options";
-import { createQueuePair, makeDataFolders, sqsClient, startEmulator, TEST_CREDENTIALS, TEST_REGION, type Emulator } from "../test/support/harness";
+import { createQueuePair, makeDataFolders, sqsClient, startEmulator, workerProcessEnv, type Emulator } from "../test/support/harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CONTENDERS = path.join(__dirname, "contenders");
@@ -95,18 +95,7 @@ export async function measure(emulator: Emulator, contender: Contender, link: "l
 
         const child = spawn(contender.command[0], contender.command.slice(1), {
             stdio: ["ignore", "ignore", "inherit"],
-            env: {
-                PATH: process.env.PATH ?? "",
-                AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-                AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-                AWS_REGION: TEST_REGION,
-                AWS_ENDPOINT_URL_SQS: endpoint,
-                SQS_QUEUE_URL: queue.url,
-                SOURCE_DIR: folders.source,
-                DESTINATION_DIR: folders.destination,
-                AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1",
-                ...contender.env,
-            },
+            env: workerProcessEnv(endpoint, queue.url, folders, { AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1", ...contender.env }),
         });
         const spawned = performance.now();
         let firstReceive = Number.NaN;

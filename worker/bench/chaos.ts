@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startTcpProxy } from "../../test-support/tcp-proxy";
 import { WORKER_NODE_FLAGS } from "../src/options";
-import { createQueuePair, makeDataFolders, queueState, snapshot, sqsClient, startEmulator, TEST_CREDENTIALS, TEST_REGION } from "../test/support/harness";
+import { createQueuePair, makeDataFolders, queueState, snapshot, sqsClient, startEmulator, workerProcessEnv } from "../test/support/harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const INVALID = ["../x", "   ", "a/b", "..", "/etc/passwd", "../outside/sentinel-1"];
@@ -56,18 +56,7 @@ async function main(): Promise<void> {
         const startWorker = () => {
             const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], {
                 stdio: ["ignore", "ignore", "ignore"],
-                env: {
-                    PATH: process.env.PATH ?? "",
-                    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-                    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-                    AWS_REGION: TEST_REGION,
-                    AWS_ENDPOINT_URL_SQS: proxy.url,
-                    SQS_QUEUE_URL: queue.url,
-                    SOURCE_DIR: folders.source,
-                    DESTINATION_DIR: folders.destination,
-                    VISIBILITY_TIMEOUT_SECONDS: "5",
-                    RECEIVE_WAIT_SECONDS: "2",
-                },
+                env: workerProcessEnv(proxy.url, queue.url, folders, { VISIBILITY_TIMEOUT_SECONDS: "5", RECEIVE_WAIT_SECONDS: "2" }),
             });
             children.push(child);
             current = child;

@@ -102,3 +102,18 @@ export function snapshot(dir: string): Record<string, string> {
     }
     return result;
 }
+
+/** The environment a worker child process (or a comparison worker) gets: the emulator, dummy credentials, the folders. */
+export function workerProcessEnv(endpoint: string, queueUrl: string, folders: { source: string; destination: string }, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        PATH: process.env.PATH ?? "",
+        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+        AWS_REGION: TEST_REGION,
+        AWS_ENDPOINT_URL_SQS: endpoint,
+        SQS_QUEUE_URL: queueUrl,
+        SOURCE_DIR: folders.source,
+        DESTINATION_DIR: folders.destination,
+        ...extra,
+    };
+}
