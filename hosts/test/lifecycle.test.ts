@@ -115,6 +115,14 @@ describe("host lifecycle over SSH", function () {
         assert.match(again.stderr, /already deregistered/);
     });
 
+    it("verify times out with the tail of the agent's log when the agent does not answer", async () => {
+        // After deregistration no agent answers on this host, but its log is still there.
+        const result = await fresh.ssh(commandsFor(fresh, { verifyTimeoutSeconds: 2 }).verify);
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /--- last lines of \/var\/log\/ecs\/ecs-agent\.log ---\nagent: registered to /);
+        assert.match(result.stderr, /\[alpha\] ecs-anywhere-verify: error: the ECS agent did not report cluster .* within 2 s/);
+    });
+
     it("quotes every value: a hostile host or cluster name arrives intact and runs nothing", async () => {
         const hostile = "a'b; touch /tmp/pwned-$$ `touch /tmp/pwned-bt` $(touch /tmp/pwned-cs)";
         const result = await second.ssh(remoteScriptCommand("verify", { HOST_NAME: hostile, CLUSTER: hostile, VERIFY_TIMEOUT_SECONDS: "1" }));
