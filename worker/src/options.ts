@@ -40,7 +40,7 @@ export const DEFAULTS = {
     destinationDir: "/data/destinationfolder",
     processedSuffix: "_has_been_processed",
     logFileNames: "plain" as LogFileNames,
-    // 16 loops keep a 50 ms link to the region busy (see docs/performance.md); idle loops cost nothing.
+    // 16 loops keep a 50 ms link to the region busy (see docs/performance.md); on an empty queue only one polls.
     receiveLoops: 16,
     batchSize: 10,
     waitTimeSeconds: 20,

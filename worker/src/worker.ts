@@ -65,6 +65,8 @@ export class Worker {
     private readonly receiveAbort = new AbortController();
     private readonly pendingDeletes = new Set<Promise<void>>();
     private readonly wakeups = new Set<() => void>();
+    /** Loops parked while the queue is empty; the first loop to receive messages wakes them. */
+    private readonly parked = new Set<() => void>();
     private loops: Promise<void>[] = [];
     private stopping = false;
     private stopped?: Promise<void>;
@@ -99,7 +101,7 @@ export class Worker {
             visibilityTimeoutSeconds,
             ...(swept > 0 ? { partialCopiesRemoved: swept } : {}),
         });
-        this.loops = Array.from({ length: receiveLoops }, () => this.receiveLoop());
+        this.loops = Array.from({ length: receiveLoops }, (_, index) => this.receiveLoop(index));
     }
 
     /** Stops receiving, finishes the batches in flight and their deletes. Safe to call twice. */
@@ -112,6 +114,7 @@ export class Worker {
         this.stopping = true;
         this.receiveAbort.abort();
         for (const wake of this.wakeups) wake();
+        this.wakeParked();
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<"deadline">((resolve) => {
             timer = setTimeout(() => resolve("deadline"), STOP_DEADLINE_MS);
@@ -125,7 +128,16 @@ export class Worker {
         this.logger.info("stopped", { ...this.stats, ...(result === "deadline" ? { gaveUpWaitingForDeletes: true } : {}) });
     }
 
-    private async receiveLoop(): Promise<void> {
+    private wakeParked(): void {
+        for (const wake of this.parked) wake();
+        this.parked.clear();
+    }
+
+    /**
+     * One receive loop. While the queue is empty only loop 0 keeps long-polling (three requests a
+     * minute, not three per loop); the others park until a loop receives messages again.
+     */
+    private async receiveLoop(index: number): Promise<void> {
         let failures = 0;
         while (!this.stopping) {
             let messages: Message[];
@@ -152,7 +164,11 @@ export class Worker {
                 await this.pause(retryInMs);
                 continue;
             }
-            if (messages.length === 0) continue;
+            if (messages.length === 0) {
+                if (index > 0 && !this.stopping) await new Promise<void>((resolve) => this.parked.add(resolve));
+                continue;
+            }
+            if (this.parked.size > 0) this.wakeParked();
             this.stats.received += messages.length;
             await this.handleBatch(messages);
             // Keep deletes pipelined behind receives, but bounded.

@@ -287,6 +287,47 @@ describe("worker against the SQS emulator", function () {
         assert.ok(fs.existsSync(path.join(folders.destination, "stuck" + SUFFIX)));
     });
 
+    it("on an empty queue only one loop polls; messages wake the others", async () => {
+        const queue = createQueuePair(emulator, { visibilityTimeout: 30 });
+        const client = sqsClient(emulator.endpoint);
+        let receives = 0;
+        let inFlight = 0;
+        let maxInFlight = 0;
+        const counting = {
+            send: async (command: Parameters<typeof client.send>[0], options?: { abortSignal?: AbortSignal }) => {
+                const isReceive = command.constructor.name === "ReceiveMessageCommand";
+                if (isReceive) {
+                    receives++;
+                    maxInFlight = Math.max(maxInFlight, ++inFlight);
+                }
+                try {
+                    return await client.send(command as never, options);
+                } finally {
+                    if (isReceive) inFlight--;
+                }
+            },
+        };
+        const worker = new Worker(optionsFor(queue, folders, { receiveLoops: 8, waitTimeSeconds: 1, visibilityTimeoutSeconds: 30 }), {
+            sqs: counting as unknown as Pick<typeof client, "send">,
+            logger: new Logger("plain", "k", (line) => logs.push(line)),
+        });
+        workers.push(worker);
+        await worker.start();
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const afterFirstRound = receives;
+        maxInFlight = inFlight;
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        const idleReceives = receives - afterFirstRound;
+        assert.ok(afterFirstRound >= 8, `every loop polled once at start (${afterFirstRound})`);
+        assert.ok(idleReceives <= 4, `idle: ${idleReceives} receives in 3 s with 1 s polls (8 loops would make ~24)`);
+        assert.equal(maxInFlight, 1, "one receive at a time while idle");
+        const names = Array.from({ length: 400 }, (_, i) => `w${i}`);
+        writeSources(names);
+        await send(queue, names);
+        await waitFor("all deletes", () => worker.stats.deleted === names.length, 15_000);
+        assert.ok(maxInFlight > 1, `loops woke up (${maxInFlight} receives at once)`);
+    });
+
     it("LOG_FILE_NAMES=hash and off keep file names out of the logs", async () => {
         for (const mode of ["hash", "off"] as const) {
             logs.length = 0;
