@@ -29,6 +29,8 @@ export interface WorkerContainerSettings {
     readonly memoryReservation?: number;
     /** Hard memory limit in MiB. */
     readonly memory?: number;
+    /** Root file system read-only. Default true; ECS Exec needs it writable (aws/containers-roadmap#1359). */
+    readonly readonlyRootFilesystem?: boolean;
 }
 
 export interface KeyValuePair {
@@ -42,7 +44,7 @@ export interface WorkerContainerDefinition {
     readonly image: string;
     readonly essential: true;
     readonly user: string;
-    readonly readonlyRootFilesystem: true;
+    readonly readonlyRootFilesystem: boolean;
     readonly privileged: false;
     readonly stopTimeout: number;
     readonly environment: KeyValuePair[];
@@ -76,7 +78,7 @@ export function workerContainerDefinition(settings: WorkerContainerSettings): Wo
         essential: true,
         user: `${WORKER_UID}:${WORKER_UID}`,
         // The worker writes only to /data; a read-only root keeps a compromised process from persisting.
-        readonlyRootFilesystem: true,
+        readonlyRootFilesystem: settings.readonlyRootFilesystem ?? true,
         privileged: false,
         // SIGTERM, then this long to finish in-flight moves (the worker needs far less).
         stopTimeout: 30,

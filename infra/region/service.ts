@@ -61,7 +61,18 @@ export class FargateWorker extends pulumi.ComponentResource {
                 containerDefinitions: pulumi
                     .all([args.imageUri, args.queueUrl, args.logGroupName])
                     .apply(([image, queueUrl, logGroupName]) =>
-                        JSON.stringify([workerContainerDefinition({ image, queueUrl, region: args.region, logGroupName, logStreamPrefix: "region", logFileNames: args.logFileNames })]),
+                        JSON.stringify([
+                            workerContainerDefinition({
+                                image,
+                                queueUrl,
+                                region: args.region,
+                                logGroupName,
+                                logStreamPrefix: "region",
+                                logFileNames: args.logFileNames,
+                                // ECS Exec's agent writes inside the container; read-only otherwise.
+                                readonlyRootFilesystem: !args.enableExecuteCommand,
+                            }),
+                        ]),
                     ),
             },
             parent,

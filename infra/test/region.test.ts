@@ -163,6 +163,7 @@ describe("region stack", function () {
             assert.equal(options.sourceDir, "/data/sourcefolder");
             assert.equal(options.logFileNames, "plain");
             assert.equal(container.user, `${WORKER_UID}:${WORKER_UID}`);
+            assert.equal((container as { readonlyRootFilesystem?: boolean }).readonlyRootFilesystem, true, "read-only root unless ECS Exec is on");
             assert.equal(container.logConfiguration.options["awslogs-group"], outputs.logGroupName);
             assert.equal(container.logConfiguration.options["awslogs-stream-prefix"], "region");
         });
@@ -211,6 +212,8 @@ describe("region stack options", function () {
         const statements = await statementsOf(exec);
         assert.deepEqual(statements.flatMap((s) => list(s.Action)).sort(), [...EXEC_ACTIONS].sort());
         assert.equal(only("aws:ecs/service:Service").inputs.enableExecuteCommand, true);
+        const [container] = JSON.parse(only("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions as string) as Array<{ readonlyRootFilesystem: boolean }>;
+        assert.equal(container.readonlyRootFilesystem, false, "ECS Exec needs a writable root");
     });
 
     it("creates nothing when a setting is bad", async () => {
