@@ -25,6 +25,8 @@ export interface Contender {
     readonly messages: { loopback: number; wan: number };
     readonly isCeiling?: boolean;
     readonly isWalkthrough?: boolean;
+    /** Measured this many times (interleaved with the others) and reported by the median. */
+    readonly rounds?: number;
 }
 
 export interface Measurement {
@@ -38,17 +40,19 @@ export interface Measurement {
     readonly complete: boolean;
     /** CPU time (user + system) the worker process used per 1,000 messages, in ms. */
     readonly cpuMsPer1000: number;
+    /** Slowest and fastest rate over the rounds, when measured more than once. */
+    readonly spread?: readonly [number, number];
 }
 
 function contenders(wanLoops: number): Contender[] {
     const node = process.execPath;
     return [
-        { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], messages: { loopback: 10_000, wan: 5_000 } },
+        { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], messages: { loopback: 10_000, wan: 5_000 }, rounds: 3 },
         { label: "walkthrough loop (no sleep)", command: [node, path.join(CONTENDERS, "walkthrough.cjs")], messages: { loopback: 2_000, wan: 150 }, isWalkthrough: true },
         { label: "sqs-consumer (defaults)", command: [node, path.join(CONTENDERS, "sqs-consumer.cjs")], messages: { loopback: 2_000, wan: 150 } },
         { label: "sqs-consumer (tuned: batch 10, 4 consumers)", command: [node, path.join(CONTENDERS, "sqs-consumer.cjs")], env: { TUNED: "1", LOOPS: "4" }, messages: { loopback: 10_000, wan: 3_000 } },
-        { label: "ceiling (receive-10 + delete-batch, no file work)", command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: "4" }, messages: { loopback: 10_000, wan: 5_000 }, isCeiling: true },
-        { label: `ceiling, ${wanLoops} loops`, command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: String(wanLoops) }, messages: { loopback: 0, wan: 5_000 }, isCeiling: true },
+        { label: "ceiling (receive-10 + delete-batch, no file work)", command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: "4" }, messages: { loopback: 10_000, wan: 5_000 }, isCeiling: true, rounds: 3 },
+        { label: `ceiling, ${wanLoops} loops`, command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: String(wanLoops) }, messages: { loopback: 0, wan: 5_000 }, isCeiling: true, rounds: 3 },
     ];
 }
 
@@ -130,16 +134,29 @@ export async function measure(emulator: Emulator, contender: Contender, link: "l
     }
 }
 
+/** The round with the median rate, carrying the spread of all rounds and the highest peak RSS. */
+function median(measured: Measurement[]): Measurement {
+    const sorted = [...measured].sort((a, b) => a.perSecond - b.perSecond);
+    const middle = sorted[Math.floor(sorted.length / 2)];
+    if (sorted.length === 1) return middle;
+    return {
+        ...middle,
+        complete: measured.every((m) => m.complete),
+        peakRssMb: Math.max(...measured.map((m) => m.peakRssMb)),
+        spread: [sorted[0].perSecond, sorted[sorted.length - 1].perSecond],
+    };
+}
+
 function table(results: Measurement[], link: "loopback" | "wan"): string {
     const rows = results.filter((r) => r.link === link);
     const ceiling = Math.max(...rows.filter((r) => r.label.startsWith("ceiling")).map((r) => r.perSecond));
     const walkthrough = rows.find((r) => r.label.startsWith("walkthrough"))?.perSecond ?? Number.NaN;
     const lines = [
-        "| worker | messages | msg/s | vs ceiling | vs walkthrough | peak RSS (MB) | first receive (ms) | CPU ms / 1000 msgs |",
+        "| worker | messages | msg/s (median; range) | vs ceiling | vs walkthrough | peak RSS (MB) | first receive (ms) | CPU ms / 1000 msgs |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
         ...rows.map(
             (r) =>
-                `| ${r.label}${r.complete ? "" : " (INCOMPLETE)"} | ${r.messages} | ${r.perSecond.toFixed(0)} | ${((100 * r.perSecond) / ceiling).toFixed(0)}% | ${(r.perSecond / walkthrough).toFixed(1)}x | ${r.peakRssMb.toFixed(1)} | ${r.firstReceiveMs.toFixed(0)} | ${r.cpuMsPer1000.toFixed(0)} |`,
+                `| ${r.label}${r.complete ? "" : " (INCOMPLETE)"} | ${r.messages} | ${r.perSecond.toFixed(0)}${r.spread ? `; ${r.spread[0].toFixed(0)}–${r.spread[1].toFixed(0)}` : ""} | ${((100 * r.perSecond) / ceiling).toFixed(0)}% | ${(r.perSecond / walkthrough).toFixed(1)}x | ${r.peakRssMb.toFixed(1)} | ${r.firstReceiveMs.toFixed(0)} | ${r.cpuMsPer1000.toFixed(0)} |`,
         ),
     ];
     return lines.join("\n");
@@ -160,14 +177,19 @@ async function main(): Promise<void> {
     try {
         for (const link of ["loopback", "wan"] as const) {
             const endpoint = link === "loopback" ? emulator.endpoint : proxy.url;
-            for (const contender of contenders(wanLoops)) {
-                const count = Math.max(20, Math.round(contender.messages[link] * scale));
-                if (contender.messages[link] === 0) continue;
-                process.stdout.write(`${link}: ${contender.label}, ${count} messages... `);
-                const result = await measure(emulator, contender, link, count, endpoint, quick ? 20_000 : 120_000);
-                results.push(result);
-                console.log(`${result.perSecond.toFixed(0)} msg/s, peak RSS ${result.peakRssMb.toFixed(1)} MB${result.complete ? "" : " (did not finish in time)"}`);
+            const all = contenders(wanLoops).filter((contender) => contender.messages[link] > 0);
+            const rounds = new Map<string, Measurement[]>();
+            // Rounds interleave the contenders measured more than once, so drift hits them alike.
+            for (let round = 0; round < (quick ? 1 : 3); round++) {
+                for (const contender of all.filter((c) => round < (quick ? 1 : (c.rounds ?? 1)))) {
+                    const count = Math.max(20, Math.round(contender.messages[link] * scale));
+                    process.stdout.write(`${link}: ${contender.label}, ${count} messages${round > 0 ? `, round ${round + 1}` : ""}... `);
+                    const result = await measure(emulator, contender, link, count, endpoint, quick ? 20_000 : 120_000);
+                    rounds.set(contender.label, [...(rounds.get(contender.label) ?? []), result]);
+                    console.log(`${result.perSecond.toFixed(0)} msg/s, peak RSS ${result.peakRssMb.toFixed(1)} MB${result.complete ? "" : " (did not finish in time)"}`);
+                }
             }
+            for (const measured of rounds.values()) results.push(median(measured));
         }
     } finally {
         await proxy.close();
