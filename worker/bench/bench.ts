@@ -25,8 +25,6 @@ export interface Contender {
     readonly messages: { loopback: number; wan: number };
     readonly isCeiling?: boolean;
     readonly isWalkthrough?: boolean;
-    /** Measured this many times (interleaved with the others) and reported by the median. */
-    readonly rounds?: number;
 }
 
 export interface Measurement {
@@ -47,12 +45,12 @@ export interface Measurement {
 function contenders(wanLoops: number): Contender[] {
     const node = process.execPath;
     return [
-        { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], messages: { loopback: 10_000, wan: 5_000 }, rounds: 3 },
+        { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], messages: { loopback: 10_000, wan: 5_000 } },
         { label: "walkthrough loop (no sleep)", command: [node, path.join(CONTENDERS, "walkthrough.cjs")], messages: { loopback: 2_000, wan: 150 }, isWalkthrough: true },
         { label: "sqs-consumer (defaults)", command: [node, path.join(CONTENDERS, "sqs-consumer.cjs")], messages: { loopback: 2_000, wan: 150 } },
         { label: "sqs-consumer (tuned: batch 10, 4 consumers)", command: [node, path.join(CONTENDERS, "sqs-consumer.cjs")], env: { TUNED: "1", LOOPS: "4" }, messages: { loopback: 10_000, wan: 3_000 } },
-        { label: "ceiling (receive-10 + delete-batch, no file work)", command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: "4" }, messages: { loopback: 10_000, wan: 5_000 }, isCeiling: true, rounds: 3 },
-        { label: `ceiling, ${wanLoops} loops`, command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: String(wanLoops) }, messages: { loopback: 0, wan: 5_000 }, isCeiling: true, rounds: 3 },
+        { label: "ceiling (receive-10 + delete-batch, no file work)", command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: "4" }, messages: { loopback: 10_000, wan: 5_000 }, isCeiling: true },
+        { label: `ceiling, ${wanLoops} loops`, command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: String(wanLoops) }, messages: { loopback: 0, wan: 5_000 }, isCeiling: true },
     ];
 }
 
@@ -179,9 +177,9 @@ async function main(): Promise<void> {
             const endpoint = link === "loopback" ? emulator.endpoint : proxy.url;
             const all = contenders(wanLoops).filter((contender) => contender.messages[link] > 0);
             const rounds = new Map<string, Measurement[]>();
-            // Rounds interleave the contenders measured more than once, so drift hits them alike.
+            // Every contender is measured once a round, so drift on this shared machine hits all alike.
             for (let round = 0; round < (quick ? 1 : 3); round++) {
-                for (const contender of all.filter((c) => round < (quick ? 1 : (c.rounds ?? 1)))) {
+                for (const contender of all) {
                     const count = Math.max(20, Math.round(contender.messages[link] * scale));
                     process.stdout.write(`${link}: ${contender.label}, ${count} messages${round > 0 ? `, round ${round + 1}` : ""}... `);
                     const result = await measure(emulator, contender, link, count, endpoint, quick ? 20_000 : 120_000);
@@ -195,7 +193,7 @@ async function main(): Promise<void> {
         await proxy.close();
         await emulator.stop();
     }
-    console.log("\nLoopback (the emulator's CPU is the bound):\n");
+    console.log("\nLoopback (CPU is the bound: the emulator, this process and the worker share the machine):\n");
     console.log(table(results, "loopback"));
     console.log("\nWAN-like link, 50 ms round trip (round trips x loops are the bound):\n");
     console.log(table(results, "wan"));
