@@ -33,8 +33,16 @@ export type FileSystem = Pick<typeof fsp, "lstat" | "link" | "unlink" | "open" |
 const COPY_INSTEAD = new Set(["EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP", "EMLINK", "EACCES"]);
 /** Leftovers of an interrupted copy look like this; only the worker makes such names. */
 const PARTIAL = /^\.ecs-anywhere-[0-9a-f]{16}\.partial$/;
+/**
+ * Copies are written in this folder inside the destination (same device, so they can be linked
+ * into place), so that sweeping leftovers reads only this folder, never the whole destination.
+ */
+export const PARTIAL_FOLDER = ".ecs-anywhere-partial";
+/** Opens for reading without following a link and without blocking on a FIFO swapped in. */
+const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
 
-type Staged = { readonly kind: "staged"; readonly via: "link" | "copy" };
+/** The file is at its destination name and still at its source name, which is this file. */
+type Staged = { readonly kind: "staged"; readonly via: "link" | "copy"; readonly source: Pick<Stats, "dev" | "ino"> };
 
 export class FileMover {
     private readonly fs: FileSystem;
@@ -58,9 +66,16 @@ export class FileMover {
     /** Removes partial copies an interrupted worker left behind more than `olderThanMs` ago. */
     async sweepPartials(olderThanMs = 3_600_000): Promise<number> {
         let removed = 0;
-        for (const entry of await this.fs.readdir(this.options.destinationDir)) {
+        let entries: string[];
+        try {
+            entries = await this.fs.readdir(this.partialFolder());
+        } catch (error) {
+            if (errorCode(error) === "ENOENT") return 0;
+            throw error;
+        }
+        for (const entry of entries) {
             if (!PARTIAL.test(entry)) continue;
-            const file = path.join(this.options.destinationDir, entry);
+            const file = path.join(this.partialFolder(), entry);
             try {
                 const stats = await this.fs.lstat(file);
                 if (stats.isFile() && Date.now() - stats.mtimeMs > olderThanMs) {
@@ -83,22 +98,24 @@ export class FileMover {
         const staged: Array<MoveOutcome | Staged> = await Promise.all(
             names.map((name, i) => this.stage(name).catch((error: unknown) => this.failure("stage", name, messageIds[i], error))),
         );
-        if (!staged.some((s) => s.kind === "staged")) return staged as MoveOutcome[];
+        // "Already done" deletes a message too, so its folders are synced as well: the move that
+        // did it may have died, or failed to sync, before its own syncs.
+        const deletable = (kind: string): boolean => kind === "staged" || kind === "moved" || kind === "already-done";
+        if (!staged.some((s) => deletable(s.kind))) return staged as MoveOutcome[];
 
         // The destination link must be on disk before the source name is removed.
         try {
             await this.syncFolder(this.options.destinationDir);
         } catch (error) {
-            return staged.map((s, i) => (s.kind === "staged" ? this.failure("sync destination folder", names[i], messageIds[i], error) : s));
+            return staged.map((s, i) => (deletable(s.kind) ? this.failure("sync destination folder", names[i], messageIds[i], error) : (s as MoveOutcome)));
         }
         const finished = await Promise.all(
             staged.map(async (s, i): Promise<MoveOutcome> => {
                 if (s.kind !== "staged") return s;
                 try {
-                    await this.fs.unlink(this.sourcePath(names[i]));
+                    await this.removeSource(names[i], s.source);
                 } catch (error) {
-                    // Another worker finishing the same interrupted move got there first.
-                    if (errorCode(error) !== "ENOENT") return this.failure("remove source", names[i], messageIds[i], error);
+                    return this.failure("remove source", names[i], messageIds[i], error);
                 }
                 return { kind: "moved", via: s.via };
             }),
@@ -106,9 +123,29 @@ export class FileMover {
         try {
             await this.syncFolder(this.options.sourceDir);
         } catch (error) {
-            return finished.map((o, i) => (o.kind === "moved" ? this.failure("sync source folder", names[i], messageIds[i], error) : o));
+            return finished.map((o, i) => (deletable(o.kind) ? this.failure("sync source folder", names[i], messageIds[i], error) : o));
         }
         return finished;
+    }
+
+    /**
+     * Removes the source name if it still names the file that was moved. A file written under
+     * the same name since (a producer reusing names) is left for its own message.
+     */
+    private async removeSource(name: string, moved: Pick<Stats, "dev" | "ino">): Promise<void> {
+        const source = this.sourcePath(name);
+        // Gone already: another worker finishing the same interrupted move got there first.
+        const current = await this.lstatOrNull(source);
+        if (current === null || !sameFile(current, moved)) return;
+        try {
+            await this.fs.unlink(source);
+        } catch (error) {
+            if (errorCode(error) !== "ENOENT") throw error;
+        }
+    }
+
+    private partialFolder(): string {
+        return path.join(this.options.destinationDir, PARTIAL_FOLDER);
     }
 
     sourcePath(name: string): string {
@@ -155,17 +192,18 @@ export class FileMover {
             await this.fs.unlink(destination);
             return { kind: "rejected", reason: `source is not a regular file (${describeType(linked)})` };
         }
-        return { kind: "staged", via: "link" };
+        return { kind: "staged", via: "link", source: linked };
     }
 
     /**
      * Both names exist. The same file under both names (a move interrupted between link and
-     * unlink), or an identical copy, is finished; anything else is a conflict: never overwrite.
+     * unlink), or a copy with the same content (a cross-device move interrupted the same way; the
+     * copy is synced before it counts), is finished; anything else is a conflict: never overwrite.
      */
     private async settleExisting(name: string, sourceStats: Stats, destinationStats: Stats): Promise<MoveOutcome | Staged> {
-        if (sameFile(sourceStats, destinationStats)) return { kind: "staged", via: "link" };
+        if (sameFile(sourceStats, destinationStats)) return { kind: "staged", via: "link", source: sourceStats };
         if (destinationStats.isFile() && destinationStats.size === sourceStats.size) {
-            if (await this.sameContent(this.sourcePath(name), this.destinationPath(name))) return { kind: "staged", via: "copy" };
+            if (await this.sameContent(this.sourcePath(name), this.destinationPath(name))) return { kind: "staged", via: "copy", source: sourceStats };
         }
         return { kind: "conflict", reason: "destination already exists with other content" };
     }
@@ -174,8 +212,9 @@ export class FileMover {
     private async copy(name: string, sourceStats: Stats): Promise<MoveOutcome | Staged> {
         const source = this.sourcePath(name);
         const destination = this.destinationPath(name);
-        const partial = path.join(this.options.destinationDir, `.ecs-anywhere-${randomBytes(8).toString("hex")}.partial`);
-        const input = await this.fs.open(source, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+        await this.fs.mkdir(this.partialFolder(), { recursive: true, mode: 0o700 });
+        const partial = path.join(this.partialFolder(), `.ecs-anywhere-${randomBytes(8).toString("hex")}.partial`);
+        const input = await this.fs.open(source, READ_FLAGS);
         try {
             if (!sameFile(await input.stat(), sourceStats)) return { kind: "rejected", reason: "source changed while it was being moved" };
             const output = await this.fs.open(partial, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
@@ -198,18 +237,23 @@ export class FileMover {
             try {
                 await this.fs.link(partial, destination);
             } catch (error) {
-                if (errorCode(error) === "EEXIST") return { kind: "conflict", reason: "destination appeared during the copy" };
-                throw error;
+                if (errorCode(error) !== "EEXIST") throw error;
+                // Another delivery of the same message may have copied it first: settle as if found so.
+                const [sourceNow, destinationNow] = await Promise.all([this.lstatOrNull(source), this.lstatOrNull(destination)]);
+                if (sourceNow === null) return destinationNow === null ? { kind: "missing" } : { kind: "already-done" };
+                if (destinationNow === null || !sameFile(sourceNow, sourceStats)) return { kind: "conflict", reason: "destination appeared during the copy" };
+                return this.settleExisting(name, sourceNow, destinationNow);
             }
-            return { kind: "staged", via: "copy" };
+            return { kind: "staged", via: "copy", source: sourceStats };
         } finally {
             await input.close();
             await this.fs.unlink(partial).catch(() => undefined);
         }
     }
 
+    /** True if `a` and `b` hold the same bytes; `b` is then synced, so that it is on disk. */
     private async sameContent(a: string, b: string): Promise<boolean> {
-        const [x, y] = await Promise.all([this.fs.open(a, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW), this.fs.open(b, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW)]);
+        const [x, y] = await Promise.all([this.fs.open(a, READ_FLAGS), this.fs.open(b, READ_FLAGS)]);
         try {
             const size = 64 * 1024;
             const bufferX = Buffer.alloc(size);
@@ -217,7 +261,10 @@ export class FileMover {
             for (let position = 0; ; position += size) {
                 const [readX, readY] = await Promise.all([x.read(bufferX, 0, size, position), y.read(bufferY, 0, size, position)]);
                 if (readX.bytesRead !== readY.bytesRead) return false;
-                if (readX.bytesRead === 0) return true;
+                if (readX.bytesRead === 0) {
+                    await y.sync();
+                    return true;
+                }
                 if (!bufferX.subarray(0, readX.bytesRead).equals(bufferY.subarray(0, readY.bytesRead))) return false;
             }
         } finally {
@@ -248,7 +295,7 @@ export class FileMover {
     }
 }
 
-function sameFile(a: Stats, b: Stats): boolean {
+function sameFile(a: Pick<Stats, "dev" | "ino">, b: Pick<Stats, "dev" | "ino">): boolean {
     return a.dev === b.dev && a.ino === b.ino;
 }
 

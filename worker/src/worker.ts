@@ -64,6 +64,8 @@ export class Worker {
     private readonly random: () => number;
     private readonly receiveAbort = new AbortController();
     private readonly pendingDeletes = new Set<Promise<void>>();
+    /** Files being moved right now; a stop that gives up reports them (their messages come back). */
+    private movesInFlight = 0;
     private readonly wakeups = new Set<() => void>();
     /** Loops parked while the queue is empty; the first loop to receive messages wakes them. */
     private readonly parked = new Set<() => void>();
@@ -125,7 +127,12 @@ export class Worker {
         })();
         const result = await Promise.race([drained, deadline]);
         clearTimeout(timer);
-        this.logger.info("stopped", { ...this.stats, ...(result === "deadline" ? { gaveUpWaitingForDeletes: true } : {}) });
+        if (result === "deadline") {
+            // Safe to leave: an unfinished move has not removed its source, and every message not
+            // deleted comes back after its visibility timeout.
+            this.logger.warn("stop-deadline", { seconds: STOP_DEADLINE_MS / 1000, movesAbandoned: this.movesInFlight, deletesAbandoned: this.pendingDeletes.size });
+        }
+        this.logger.info("stopped", { ...this.stats });
     }
 
     private wakeParked(): void {
@@ -190,6 +197,7 @@ export class Worker {
         const valid = entries.filter((entry): entry is Entry & { name: string } => entry.name !== undefined);
         if (valid.length > 0) {
             const heartbeat = this.keepInvisible(valid.map((entry) => entry.message));
+            this.movesInFlight += valid.length;
             try {
                 const outcomes = await this.mover.moveBatch(
                     valid.map((entry) => entry.name),
@@ -200,6 +208,7 @@ export class Worker {
                     this.record(entry.message, entry.name, outcomes[i]);
                 });
             } finally {
+                this.movesInFlight -= valid.length;
                 heartbeat.stop();
             }
         }

@@ -265,7 +265,8 @@ describe("worker against the SQS emulator", function () {
         const moved = path.join(folders.destination, "far" + SUFFIX);
         assert.equal(fs.readFileSync(moved, "utf8"), "content of far\n");
         assert.equal(fs.statSync(moved).mode & 0o777, 0o640);
-        assert.deepEqual(fs.readdirSync(folders.destination), ["far" + SUFFIX], "no partial copy left behind");
+        assert.deepEqual(fs.readdirSync(folders.destination).sort(), [".ecs-anywhere-partial", "far" + SUFFIX]);
+        assert.deepEqual(fs.readdirSync(path.join(folders.destination, ".ecs-anywhere-partial")), [], "no partial copy left behind");
         assert.equal(events("moved")[0]?.via, "copy");
     });
 

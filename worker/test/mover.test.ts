@@ -1,0 +1,169 @@
+/**
+ * The mover's rarer paths, driven directly with file-system faults and races injected: what the
+ * queue tests cannot time precisely.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { FileMover, type FileSystem } from "../src/index";
+import { PARTIAL_FOLDER } from "../src/mover";
+import { DEFAULTS } from "../src/options";
+import { makeDataFolders, type DataFolders } from "./support/harness";
+
+const SUFFIX = DEFAULTS.processedSuffix;
+
+/** Makes `link` from the source folder fail as across devices, so the mover copies. */
+function crossDevice(folders: DataFolders, base: FileSystem = fsp): FileSystem {
+    return {
+        ...base,
+        link: async (from, to) => {
+            if (String(from).startsWith(folders.source)) throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+            return base.link(from, to);
+        },
+    };
+}
+
+describe("file mover", function () {
+    let folders: DataFolders;
+    const source = (name: string): string => path.join(folders.source, name);
+    const destination = (name: string): string => path.join(folders.destination, name + SUFFIX);
+    const mover = (fileSystem: FileSystem = fsp): FileMover =>
+        new FileMover({ sourceDir: folders.source, destinationDir: folders.destination, processedSuffix: SUFFIX }, fileSystem);
+
+    beforeEach(() => {
+        folders = makeDataFolders();
+    });
+    afterEach(() => folders.remove());
+
+    it("leaves a file a producer wrote under the same name during the move for its own message", async () => {
+        fs.writeFileSync(source("report"), "version 1\n");
+        let replaced = false;
+        const racing: FileSystem = {
+            ...fsp,
+            // The destination folder's sync runs between link and unlink: the race's window.
+            open: (async (file: string, ...rest: unknown[]) => {
+                if (file === folders.destination && !replaced) {
+                    replaced = true;
+                    fs.rmSync(source("report"));
+                    fs.writeFileSync(source("report"), "version 2\n");
+                }
+                return (fsp.open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
+            }) as FileSystem["open"],
+        };
+        const [outcome] = await mover(racing).moveBatch(["report"]);
+        assert.equal(replaced, true, "the race was staged");
+        assert.deepEqual(outcome, { kind: "moved", via: "link" });
+        assert.equal(fs.readFileSync(destination("report"), "utf8"), "version 1\n");
+        assert.equal(fs.readFileSync(source("report"), "utf8"), "version 2\n", "the new file is not removed");
+        // Its own message then finds a conflict and keeps the message: nothing is lost.
+        const [next] = await mover().moveBatch(["report"]);
+        assert.equal(next.kind, "conflict");
+    });
+
+    it("syncs both folders before an already-done message may be deleted, and keeps it if a sync fails", async () => {
+        fs.writeFileSync(destination("done"), "moved earlier\n");
+        const synced: string[] = [];
+        let failSourceSync = true;
+        const watching: FileSystem = {
+            ...fsp,
+            open: (async (file: string, ...rest: unknown[]) => {
+                if (file === folders.source || file === folders.destination) {
+                    synced.push(path.basename(file));
+                    if (file === folders.source && failSourceSync) throw Object.assign(new Error("EIO: i/o error"), { code: "EIO" });
+                }
+                return (fsp.open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
+            }) as FileSystem["open"],
+        };
+        const [failed] = await mover(watching).moveBatch(["done"]);
+        assert.equal(failed.kind, "failed", "no delete without the source folder on disk");
+        assert.deepEqual(synced, ["destinationfolder", "sourcefolder"]);
+
+        failSourceSync = false;
+        synced.length = 0;
+        const [done] = await mover(watching).moveBatch(["done"]);
+        assert.deepEqual(done, { kind: "already-done" });
+        assert.deepEqual(synced, ["destinationfolder", "sourcefolder"]);
+    });
+
+    it("finishes an interrupted copy (same content, other file), syncing the copy first", async () => {
+        fs.writeFileSync(source("far"), "same bytes\n");
+        fs.writeFileSync(destination("far"), "same bytes\n");
+        const syncedFiles: string[] = [];
+        const watching: FileSystem = {
+            ...fsp,
+            open: (async (file: string, ...rest: unknown[]) => {
+                const handle = await (fsp.open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
+                const sync = handle.sync.bind(handle);
+                handle.sync = async () => {
+                    syncedFiles.push(file);
+                    return sync();
+                };
+                return handle;
+            }) as FileSystem["open"],
+        };
+        const [outcome] = await mover(watching).moveBatch(["far"]);
+        assert.deepEqual(outcome, { kind: "moved", via: "copy" });
+        assert.ok(syncedFiles.includes(destination("far")), `the destination copy was synced (${syncedFiles.join(", ")})`);
+        assert.equal(fs.existsSync(source("far")), false);
+    });
+
+    it("settles a copy that lost the race to another delivery's identical copy as moved, not a conflict", async () => {
+        fs.writeFileSync(source("twice"), "content\n");
+        const base: FileSystem = {
+            ...fsp,
+            link: async (from, to) => {
+                // Another worker's copy of the same file lands just before this one's.
+                if (String(from).includes(PARTIAL_FOLDER) && !fs.existsSync(destination("twice"))) fs.writeFileSync(destination("twice"), "content\n");
+                return fsp.link(from, to);
+            },
+        };
+        const [outcome] = await mover(crossDevice(folders, base)).moveBatch(["twice"]);
+        assert.deepEqual(outcome, { kind: "moved", via: "copy" });
+        assert.equal(fs.readFileSync(destination("twice"), "utf8"), "content\n");
+        assert.equal(fs.existsSync(source("twice")), false);
+        assert.deepEqual(fs.readdirSync(path.join(folders.destination, PARTIAL_FOLDER)), [], "no partial copy left behind");
+    });
+
+    it("still calls a copy that lost the race to other content a conflict, overwriting nothing", async () => {
+        fs.writeFileSync(source("clash"), "mine\n");
+        const base: FileSystem = {
+            ...fsp,
+            link: async (from, to) => {
+                if (String(from).includes(PARTIAL_FOLDER) && !fs.existsSync(destination("clash"))) fs.writeFileSync(destination("clash"), "theirs\n");
+                return fsp.link(from, to);
+            },
+        };
+        const [outcome] = await mover(crossDevice(folders, base)).moveBatch(["clash"]);
+        assert.equal(outcome.kind, "conflict");
+        assert.equal(fs.readFileSync(destination("clash"), "utf8"), "theirs\n");
+        assert.equal(fs.readFileSync(source("clash"), "utf8"), "mine\n");
+    });
+
+    it("sweeps old partial copies from its own folder without listing the destination", async () => {
+        const partials = path.join(folders.destination, PARTIAL_FOLDER);
+        fs.mkdirSync(partials);
+        const old = path.join(partials, ".ecs-anywhere-0123456789abcdef.partial");
+        const fresh = path.join(partials, ".ecs-anywhere-fedcba9876543210.partial");
+        fs.writeFileSync(old, "x");
+        fs.writeFileSync(fresh, "x");
+        const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+        fs.utimesSync(old, twoHoursAgo, twoHoursAgo);
+        fs.writeFileSync(destination("kept"), "a moved file\n");
+        const listed: string[] = [];
+        const watching: FileSystem = {
+            ...fsp,
+            readdir: (async (dir: string, ...rest: unknown[]) => {
+                listed.push(dir);
+                return (fsp.readdir as (...args: unknown[]) => Promise<string[]>)(dir, ...rest);
+            }) as FileSystem["readdir"],
+        };
+        assert.equal(await mover(watching).sweepPartials(), 1);
+        assert.deepEqual(listed, [partials]);
+        assert.deepEqual(fs.readdirSync(partials), [path.basename(fresh)]);
+        assert.equal(fs.existsSync(destination("kept")), true);
+        // No partial folder yet (no copy ever made): nothing to sweep, no error.
+        fs.rmSync(partials, { recursive: true });
+        assert.equal(await mover().sweepPartials(), 0);
+    });
+});
