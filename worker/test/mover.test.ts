@@ -31,6 +31,16 @@ describe("file mover", function () {
     const mover = (fileSystem: FileSystem = fsp): FileMover =>
         new FileMover({ sourceDir: folders.source, destinationDir: folders.destination, processedSuffix: SUFFIX }, fileSystem);
 
+    /** Copies across devices, and another delivery's copy holding `theirs` lands just before this one's. */
+    const copyRacedBy = (name: string, theirs: string): FileSystem =>
+        crossDevice(folders, {
+            ...fsp,
+            link: async (from, to) => {
+                if (String(from).includes(PARTIAL_FOLDER) && !fs.existsSync(destination(name))) fs.writeFileSync(destination(name), theirs);
+                return fsp.link(from, to);
+            },
+        });
+
     beforeEach(() => {
         folders = makeDataFolders();
     });
@@ -110,15 +120,7 @@ describe("file mover", function () {
 
     it("settles a copy that lost the race to another delivery's identical copy as moved, not a conflict", async () => {
         fs.writeFileSync(source("twice"), "content\n");
-        const base: FileSystem = {
-            ...fsp,
-            link: async (from, to) => {
-                // Another worker's copy of the same file lands just before this one's.
-                if (String(from).includes(PARTIAL_FOLDER) && !fs.existsSync(destination("twice"))) fs.writeFileSync(destination("twice"), "content\n");
-                return fsp.link(from, to);
-            },
-        };
-        const [outcome] = await mover(crossDevice(folders, base)).moveBatch(["twice"]);
+        const [outcome] = await mover(copyRacedBy("twice", "content\n")).moveBatch(["twice"]);
         assert.deepEqual(outcome, { kind: "moved", via: "copy" });
         assert.equal(fs.readFileSync(destination("twice"), "utf8"), "content\n");
         assert.equal(fs.existsSync(source("twice")), false);
@@ -127,14 +129,7 @@ describe("file mover", function () {
 
     it("still calls a copy that lost the race to other content a conflict, overwriting nothing", async () => {
         fs.writeFileSync(source("clash"), "mine\n");
-        const base: FileSystem = {
-            ...fsp,
-            link: async (from, to) => {
-                if (String(from).includes(PARTIAL_FOLDER) && !fs.existsSync(destination("clash"))) fs.writeFileSync(destination("clash"), "theirs\n");
-                return fsp.link(from, to);
-            },
-        };
-        const [outcome] = await mover(crossDevice(folders, base)).moveBatch(["clash"]);
+        const [outcome] = await mover(copyRacedBy("clash", "theirs\n")).moveBatch(["clash"]);
         assert.equal(outcome.kind, "conflict");
         assert.equal(fs.readFileSync(destination("clash"), "utf8"), "theirs\n");
         assert.equal(fs.readFileSync(source("clash"), "utf8"), "mine\n");
