@@ -41,8 +41,13 @@ export const PARTIAL_FOLDER = ".ecs-anywhere-partial";
 /** Opens for reading without following a link and without blocking on a FIFO swapped in. */
 const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
 
-/** The file is at its destination name and still at its source name, which is this file. */
-type Staged = { readonly kind: "staged"; readonly via: "link" | "copy"; readonly source: Pick<Stats, "dev" | "ino"> };
+/**
+ * What the source name must still be for its removal: the inode, and for a copy also its size and
+ * times (a file rewritten in place keeps its inode but not its copy's content).
+ */
+type Version = Pick<Stats, "dev" | "ino"> & Partial<Pick<Stats, "size" | "mtimeMs" | "ctimeMs">>;
+/** The file is at its destination name and still at its source name, which is `source`. */
+type Staged = { readonly kind: "staged"; readonly via: "link" | "copy"; readonly source: Version };
 
 export class FileMover {
     private readonly fs: FileSystem;
@@ -70,7 +75,8 @@ export class FileMover {
         try {
             entries = await this.fs.readdir(this.partialFolder());
         } catch (error) {
-            if (errorCode(error) === "ENOENT") return 0;
+            // Not there (no copy made yet), or not a folder (then copies fail and say so): nothing to sweep.
+            if (errorCode(error) === "ENOENT" || errorCode(error) === "ENOTDIR") return 0;
             throw error;
         }
         for (const entry of entries) {
@@ -132,11 +138,11 @@ export class FileMover {
      * Removes the source name if it still names the file that was moved. A file written under
      * the same name since (a producer reusing names) is left for its own message.
      */
-    private async removeSource(name: string, moved: Pick<Stats, "dev" | "ino">): Promise<void> {
+    private async removeSource(name: string, moved: Version): Promise<void> {
         const source = this.sourcePath(name);
         // Gone already: another worker finishing the same interrupted move got there first.
         const current = await this.lstatOrNull(source);
-        if (current === null || !sameFile(current, moved)) return;
+        if (current === null || !sameVersion(current, moved)) return;
         try {
             await this.fs.unlink(source);
         } catch (error) {
@@ -164,6 +170,7 @@ export class FileMover {
     private async stage(name: string): Promise<MoveOutcome | Staged> {
         const source = this.sourcePath(name);
         const destination = this.destinationPath(name);
+        if (path.basename(destination) === PARTIAL_FOLDER) return { kind: "rejected", reason: `its destination name ${PARTIAL_FOLDER} is the worker's own` };
         try {
             await this.fs.link(source, destination);
         } catch (error) {
@@ -192,7 +199,8 @@ export class FileMover {
             await this.fs.unlink(destination);
             return { kind: "rejected", reason: `source is not a regular file (${describeType(linked)})` };
         }
-        return { kind: "staged", via: "link", source: linked };
+        // One inode under both names: a rewrite in place is in the destination too, so the inode suffices.
+        return { kind: "staged", via: "link", source: { dev: linked.dev, ino: linked.ino } };
     }
 
     /**
@@ -201,9 +209,9 @@ export class FileMover {
      * copy is synced before it counts), is finished; anything else is a conflict: never overwrite.
      */
     private async settleExisting(name: string, sourceStats: Stats, destinationStats: Stats): Promise<MoveOutcome | Staged> {
-        if (sameFile(sourceStats, destinationStats)) return { kind: "staged", via: "link", source: sourceStats };
+        if (sameFile(sourceStats, destinationStats)) return { kind: "staged", via: "link", source: { dev: sourceStats.dev, ino: sourceStats.ino } };
         if (destinationStats.isFile() && destinationStats.size === sourceStats.size) {
-            if (await this.sameContent(this.sourcePath(name), this.destinationPath(name))) return { kind: "staged", via: "copy", source: sourceStats };
+            if (await this.sameContent(this.sourcePath(name), this.destinationPath(name))) return { kind: "staged", via: "copy", source: version(sourceStats) };
         }
         return { kind: "conflict", reason: "destination already exists with other content" };
     }
@@ -230,6 +238,8 @@ export class FileMover {
                 }
                 await output.chmod(sourceStats.mode & 0o7777);
                 await output.sync();
+                // Rewritten in place while it was read: the copy may be torn. Try again later.
+                if (!sameVersion(await input.stat(), version(sourceStats))) throw new Error("the source changed while it was being copied");
             } finally {
                 await output.close();
             }
@@ -241,10 +251,10 @@ export class FileMover {
                 // Another delivery of the same message may have copied it first: settle as if found so.
                 const [sourceNow, destinationNow] = await Promise.all([this.lstatOrNull(source), this.lstatOrNull(destination)]);
                 if (sourceNow === null) return destinationNow === null ? { kind: "missing" } : { kind: "already-done" };
-                if (destinationNow === null || !sameFile(sourceNow, sourceStats)) return { kind: "conflict", reason: "destination appeared during the copy" };
+                if (destinationNow === null || !sameVersion(sourceNow, version(sourceStats))) return { kind: "conflict", reason: "destination appeared during the copy" };
                 return this.settleExisting(name, sourceNow, destinationNow);
             }
-            return { kind: "staged", via: "copy", source: sourceStats };
+            return { kind: "staged", via: "copy", source: version(sourceStats) };
         } finally {
             await input.close();
             await this.fs.unlink(partial).catch(() => undefined);
@@ -253,7 +263,13 @@ export class FileMover {
 
     /** True if `a` and `b` hold the same bytes; `b` is then synced, so that it is on disk. */
     private async sameContent(a: string, b: string): Promise<boolean> {
-        const [x, y] = await Promise.all([this.fs.open(a, READ_FLAGS), this.fs.open(b, READ_FLAGS)]);
+        const opened = await Promise.allSettled([this.fs.open(a, READ_FLAGS), this.fs.open(b, READ_FLAGS)]);
+        const failed = opened.find((result) => result.status === "rejected");
+        if (failed !== undefined) {
+            await Promise.all(opened.map((result) => (result.status === "fulfilled" ? result.value.close() : undefined)));
+            throw failed.reason;
+        }
+        const [x, y] = opened.map((result) => (result as PromiseFulfilledResult<fsp.FileHandle>).value);
         try {
             const size = 64 * 1024;
             const bufferX = Buffer.alloc(size);
@@ -297,6 +313,19 @@ export class FileMover {
 
 function sameFile(a: Pick<Stats, "dev" | "ino">, b: Pick<Stats, "dev" | "ino">): boolean {
     return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** The inode, size and times of `stats`: what a copy was made of. */
+function version(stats: Stats): Version {
+    return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+}
+
+/** Same file, and where `expected` names them, the same size and times. */
+function sameVersion(current: Stats, expected: Version): boolean {
+    if (!sameFile(current, expected)) return false;
+    if (expected.size !== undefined && current.size !== expected.size) return false;
+    if (expected.mtimeMs !== undefined && current.mtimeMs !== expected.mtimeMs) return false;
+    return expected.ctimeMs === undefined || current.ctimeMs === expected.ctimeMs;
 }
 
 function describeType(stats: Stats): string {

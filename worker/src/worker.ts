@@ -128,9 +128,9 @@ export class Worker {
         const result = await Promise.race([drained, deadline]);
         clearTimeout(timer);
         if (result === "deadline") {
-            // Safe to leave: an unfinished move has not removed its source, and every message not
-            // deleted comes back after its visibility timeout.
-            this.logger.warn("stop-deadline", { seconds: STOP_DEADLINE_MS / 1000, movesAbandoned: this.movesInFlight, deletesAbandoned: this.pendingDeletes.size });
+            // Safe to leave: an unfinished move has either not removed its source or already has its
+            // destination on disk, and every message not deleted comes back after its visibility timeout.
+            this.logger.warn("stop-deadline", { seconds: STOP_DEADLINE_MS / 1000, movesAbandoned: this.movesInFlight, deleteBatchesAbandoned: this.pendingDeletes.size });
         }
         this.logger.info("stopped", { ...this.stats });
     }

@@ -71,6 +71,55 @@ describe("file mover", function () {
         assert.equal(next.kind, "conflict");
     });
 
+    /** Runs `during` once, when the mover opens a path for which `when` holds. */
+    const onOpen = (base: FileSystem, when: (file: string) => boolean, during: () => void): FileSystem => {
+        let done = false;
+        return {
+            ...base,
+            open: (async (file: string, ...rest: unknown[]) => {
+                if (!done && when(String(file))) {
+                    done = true;
+                    during();
+                }
+                return (base.open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
+            }) as FileSystem["open"],
+        };
+    };
+
+    it("a source rewritten in place during a cross-device copy is not moved torn: the move fails and is retried", async () => {
+        fs.writeFileSync(source("log"), "version 1\n");
+        const inode = fs.statSync(source("log")).ino;
+        const rewriting = onOpen(crossDevice(folders), (file) => file.includes(PARTIAL_FOLDER), () => fs.writeFileSync(source("log"), "version 2, longer\n"));
+        const [outcome] = await mover(rewriting).moveBatch(["log"]);
+        assert.equal(fs.statSync(source("log")).ino, inode, "rewritten in place, same inode");
+        assert.equal(outcome.kind, "failed", "no delete: the message comes back");
+        assert.equal(fs.existsSync(destination("log")), false);
+        assert.deepEqual(fs.readdirSync(path.join(folders.destination, PARTIAL_FOLDER)), []);
+        // The retry moves the new version whole.
+        const [retry] = await mover(crossDevice(folders)).moveBatch(["log"]);
+        assert.deepEqual(retry, { kind: "moved", via: "copy" });
+        assert.equal(fs.readFileSync(destination("log"), "utf8"), "version 2, longer\n");
+    });
+
+    it("a source rewritten in place after its copy is synced is left for its own message", async () => {
+        fs.writeFileSync(source("daily"), "monday\n");
+        const rewriting = onOpen(crossDevice(folders), (file) => file === folders.destination, () => fs.writeFileSync(source("daily"), "tuesday\n"));
+        const [outcome] = await mover(rewriting).moveBatch(["daily"]);
+        assert.deepEqual(outcome, { kind: "moved", via: "copy" });
+        assert.equal(fs.readFileSync(destination("daily"), "utf8"), "monday\n");
+        assert.equal(fs.readFileSync(source("daily"), "utf8"), "tuesday\n", "the new version is not removed");
+    });
+
+    it("refuses a name whose destination name is the worker's partial folder, and starts with a file there", async () => {
+        const suffixed = new FileMover({ sourceDir: folders.source, destinationDir: folders.destination, processedSuffix: "-partial" });
+        fs.writeFileSync(source(".ecs-anywhere"), "x");
+        const [outcome] = await suffixed.moveBatch([".ecs-anywhere"]);
+        assert.equal(outcome.kind, "rejected");
+        assert.equal(fs.existsSync(path.join(folders.destination, PARTIAL_FOLDER)), false);
+        fs.writeFileSync(path.join(folders.destination, PARTIAL_FOLDER), "not a folder");
+        assert.equal(await suffixed.sweepPartials(), 0, "a start-up sweep does not crash the worker");
+    });
+
     it("syncs both folders before an already-done message may be deleted, and keeps it if a sync fails", async () => {
         fs.writeFileSync(destination("done"), "moved earlier\n");
         const synced: string[] = [];
