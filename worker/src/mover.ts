@@ -179,13 +179,7 @@ export class FileMover {
                 if ((await this.lstatOrNull(source)) !== null) throw error;
                 return (await this.lstatOrNull(destination)) === null ? { kind: "missing" } : { kind: "already-done" };
             }
-            if (code === "EEXIST") {
-                const [sourceStats, destinationStats] = await Promise.all([this.lstatOrNull(source), this.lstatOrNull(destination)]);
-                if (sourceStats === null) return destinationStats === null ? { kind: "missing" } : { kind: "already-done" };
-                if (!sourceStats.isFile()) return { kind: "rejected", reason: `source is not a regular file (${describeType(sourceStats)})` };
-                if (destinationStats === null) return { kind: "conflict", reason: "destination appeared and vanished" };
-                return this.settleExisting(name, sourceStats, destinationStats);
-            }
+            if (code === "EEXIST") return this.settleTaken(name);
             if (code !== undefined && COPY_INSTEAD.has(code)) {
                 const sourceStats = await this.fs.lstat(source);
                 if (!sourceStats.isFile()) return { kind: "rejected", reason: `source is not a regular file (${describeType(sourceStats)})` };
@@ -200,7 +194,16 @@ export class FileMover {
             return { kind: "rejected", reason: `source is not a regular file (${describeType(linked)})` };
         }
         // One inode under both names: a rewrite in place is in the destination too, so the inode suffices.
-        return { kind: "staged", via: "link", source: { dev: linked.dev, ino: linked.ino } };
+        return { kind: "staged", via: "link", source: inode(linked) };
+    }
+
+    /** The destination name is taken (EEXIST): decides from what both names hold now. */
+    private async settleTaken(name: string): Promise<MoveOutcome | Staged> {
+        const [sourceStats, destinationStats] = await Promise.all([this.lstatOrNull(this.sourcePath(name)), this.lstatOrNull(this.destinationPath(name))]);
+        if (sourceStats === null) return destinationStats === null ? { kind: "missing" } : { kind: "already-done" };
+        if (!sourceStats.isFile()) return { kind: "rejected", reason: `source is not a regular file (${describeType(sourceStats)})` };
+        if (destinationStats === null) return { kind: "conflict", reason: "destination appeared and vanished" };
+        return this.settleExisting(name, sourceStats, destinationStats);
     }
 
     /**
@@ -209,7 +212,7 @@ export class FileMover {
      * copy is synced before it counts), is finished; anything else is a conflict: never overwrite.
      */
     private async settleExisting(name: string, sourceStats: Stats, destinationStats: Stats): Promise<MoveOutcome | Staged> {
-        if (sameFile(sourceStats, destinationStats)) return { kind: "staged", via: "link", source: { dev: sourceStats.dev, ino: sourceStats.ino } };
+        if (sameFile(sourceStats, destinationStats)) return { kind: "staged", via: "link", source: inode(sourceStats) };
         if (destinationStats.isFile() && destinationStats.size === sourceStats.size) {
             if (await this.sameContent(this.sourcePath(name), this.destinationPath(name))) return { kind: "staged", via: "copy", source: version(sourceStats) };
         }
@@ -248,11 +251,8 @@ export class FileMover {
                 await this.fs.link(partial, destination);
             } catch (error) {
                 if (errorCode(error) !== "EEXIST") throw error;
-                // Another delivery of the same message may have copied it first: settle as if found so.
-                const [sourceNow, destinationNow] = await Promise.all([this.lstatOrNull(source), this.lstatOrNull(destination)]);
-                if (sourceNow === null) return destinationNow === null ? { kind: "missing" } : { kind: "already-done" };
-                if (destinationNow === null || !sameVersion(sourceNow, version(sourceStats))) return { kind: "conflict", reason: "destination appeared during the copy" };
-                return this.settleExisting(name, sourceNow, destinationNow);
+                // Another delivery of the same message may have copied it first: settled as if found so.
+                return this.settleTaken(name);
             }
             return { kind: "staged", via: "copy", source: version(sourceStats) };
         } finally {
@@ -315,9 +315,14 @@ function sameFile(a: Pick<Stats, "dev" | "ino">, b: Pick<Stats, "dev" | "ino">):
     return a.dev === b.dev && a.ino === b.ino;
 }
 
+/** The file `stats` describes, whatever it holds: what a link moves. */
+function inode(stats: Stats): Version {
+    return { dev: stats.dev, ino: stats.ino };
+}
+
 /** The inode, size and times of `stats`: what a copy was made of. */
 function version(stats: Stats): Version {
-    return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+    return { ...inode(stats), size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
 }
 
 /** Same file, and where `expected` names them, the same size and times. */

@@ -41,36 +41,6 @@ describe("file mover", function () {
             },
         });
 
-    beforeEach(() => {
-        folders = makeDataFolders();
-    });
-    afterEach(() => folders.remove());
-
-    it("leaves a file a producer wrote under the same name during the move for its own message", async () => {
-        fs.writeFileSync(source("report"), "version 1\n");
-        let replaced = false;
-        const racing: FileSystem = {
-            ...fsp,
-            // The destination folder's sync runs between link and unlink: the race's window.
-            open: (async (file: string, ...rest: unknown[]) => {
-                if (file === folders.destination && !replaced) {
-                    replaced = true;
-                    fs.rmSync(source("report"));
-                    fs.writeFileSync(source("report"), "version 2\n");
-                }
-                return (fsp.open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
-            }) as FileSystem["open"],
-        };
-        const [outcome] = await mover(racing).moveBatch(["report"]);
-        assert.equal(replaced, true, "the race was staged");
-        assert.deepEqual(outcome, { kind: "moved", via: "link" });
-        assert.equal(fs.readFileSync(destination("report"), "utf8"), "version 1\n");
-        assert.equal(fs.readFileSync(source("report"), "utf8"), "version 2\n", "the new file is not removed");
-        // Its own message then finds a conflict and keeps the message: nothing is lost.
-        const [next] = await mover().moveBatch(["report"]);
-        assert.equal(next.kind, "conflict");
-    });
-
     /** Runs `during` once, when the mover opens a path for which `when` holds. */
     const onOpen = (base: FileSystem, when: (file: string) => boolean, during: () => void): FileSystem => {
         let done = false;
@@ -85,6 +55,30 @@ describe("file mover", function () {
             }) as FileSystem["open"],
         };
     };
+
+    beforeEach(() => {
+        folders = makeDataFolders();
+    });
+    afterEach(() => folders.remove());
+
+    it("leaves a file a producer wrote under the same name during the move for its own message", async () => {
+        fs.writeFileSync(source("report"), "version 1\n");
+        let replaced = false;
+        // The destination folder's sync runs between link and unlink: the race's window.
+        const racing = onOpen(fsp, (file) => file === folders.destination, () => {
+            replaced = true;
+            fs.rmSync(source("report"));
+            fs.writeFileSync(source("report"), "version 2\n");
+        });
+        const [outcome] = await mover(racing).moveBatch(["report"]);
+        assert.equal(replaced, true, "the race was staged");
+        assert.deepEqual(outcome, { kind: "moved", via: "link" });
+        assert.equal(fs.readFileSync(destination("report"), "utf8"), "version 1\n");
+        assert.equal(fs.readFileSync(source("report"), "utf8"), "version 2\n", "the new file is not removed");
+        // Its own message then finds a conflict and keeps the message: nothing is lost.
+        const [next] = await mover().moveBatch(["report"]);
+        assert.equal(next.kind, "conflict");
+    });
 
     it("a source rewritten in place during a cross-device copy is not moved torn: the move fails and is retried", async () => {
         fs.writeFileSync(source("log"), "version 1\n");
