@@ -3,8 +3,13 @@
  * a message that names the key in backticks, the value, and the fix.
  */
 
-/** A bad stack setting. `key` is the full config key, e.g. `ecs-anywhere:hosts`. */
-export class ConfigError extends Error {
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * A bad stack setting. `key` is the full config key, e.g. `ecs-anywhere:hosts`. A `RunError`, so
+ * `pulumi up` shows just the message (the key, the value and the fix), not a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
     override readonly name = "ConfigError";
     constructor(
         readonly key: string,

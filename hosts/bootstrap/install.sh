@@ -15,6 +15,8 @@
 #                    (default: https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh)
 #   INSTALLER_SHA256 expected sha256 of the installer (default: not checked)
 #   REREGISTER       true: clear another or stale registration and register again (default: false)
+#   ECS_ENDPOINT     where the ECS agent reaches ECS, passed on as --ecs-endpoint (default: the
+#                    region's public endpoint)
 #   HOST_NAME        name used in messages (default: hostname)
 #
 # The official installer takes the code only as --activation-code, so for the installer's run
@@ -31,6 +33,7 @@ ACTIVATION_ID="${ACTIVATION_ID:-}"
 INSTALLER_URL="${INSTALLER_URL:-https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh}"
 INSTALLER_SHA256="${INSTALLER_SHA256:-}"
 REREGISTER="${REREGISTER:-false}"
+ECS_ENDPOINT="${ECS_ENDPOINT:-}"
 WORK_DIR=""
 
 cleanup() { if [ -n "$WORK_DIR" ]; then rm -rf "$WORK_DIR"; fi; }
@@ -107,8 +110,9 @@ write_ecs_config() {
 
 run_installer() {
     info "running the installer (region $REGION, cluster $CLUSTER, activation $ACTIVATION_ID); this takes a few minutes"
-    local status=0
-    bash "$WORK_DIR/ecs-anywhere-install.sh" --region "$REGION" --cluster "$CLUSTER" \
+    local status=0 endpoint=()
+    if [ -n "$ECS_ENDPOINT" ]; then endpoint=(--ecs-endpoint "$ECS_ENDPOINT"); fi
+    bash "$WORK_DIR/ecs-anywhere-install.sh" --region "$REGION" --cluster "$CLUSTER" "${endpoint[@]}" \
         --activation-id "$ACTIVATION_ID" --activation-code "$(cat "$WORK_DIR/activation-code")" 2>&1 |
         awk -v secret="$ACTIVATION_CODE" '{ while ((i = index($0, secret)) > 0) $0 = substr($0, 1, i - 1) "****" substr($0, i + length(secret)); print }' >&2 ||
         status=$?

@@ -53,6 +53,10 @@ export interface AnywhereConfig {
     readonly logFileNames: LogFileNames;
     /** How long verification waits for a host's agent, in seconds. Default 300. */
     readonly verifyTimeoutSeconds: number;
+    /** Where the hosts reach SSM (an interface VPC endpoint or a proxy). Default: the region's public endpoint. */
+    readonly ssmEndpoint?: string;
+    /** Where the hosts reach ECS; also given to the installer as `--ecs-endpoint`. Default: the region's public endpoint. */
+    readonly ecsEndpoint?: string;
 }
 
 export const OFFICIAL_INSTALLER_URL = "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh";
@@ -163,6 +167,16 @@ export function loadAnywhereConfig(
     if (installerSha256 !== undefined && (typeof installerSha256 !== "string" || !/^[0-9a-f]{64}$/.test(installerSha256))) {
         throw new ConfigError(key("installerSha256"), installerSha256, "expected 64 lower-case hex digits, as `sha256sum ecs-anywhere-install.sh` prints");
     }
+    const endpointUrl = (name: "ssmEndpoint" | "ecsEndpoint", service: string): string | undefined => {
+        const value = get(name);
+        if (value === undefined) return undefined;
+        if (typeof value !== "string" || !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(value)) {
+            throw new ConfigError(key(name), value, `expected the URL the hosts reach ${service} at, e.g. https://${service.toLowerCase()}.eu-west-1.amazonaws.com or your interface VPC endpoint's https://vpce-....${service.toLowerCase()}.eu-west-1.vpce.amazonaws.com; unset it to use the region's public endpoint`);
+        }
+        return value;
+    };
+    const ssmEndpoint = endpointUrl("ssmEndpoint", "SSM");
+    const ecsEndpoint = endpointUrl("ecsEndpoint", "ECS");
     const reregister = get("reregister") ?? false;
     if (typeof reregister !== "boolean") throw new ConfigError(key("reregister"), reregister, "set it to true or false");
 
@@ -182,5 +196,7 @@ export function loadAnywhereConfig(
         desiredCount: wholeNumber(key("desiredCount"), get("desiredCount") ?? hosts.length, 0, MAX_HOSTS_PER_ACTIVATION),
         logFileNames: oneOf(key("logFileNames"), get("logFileNames") ?? "hash", ["plain", "hash", "off"] as const),
         verifyTimeoutSeconds: wholeNumber(key("verifyTimeoutSeconds"), get("verifyTimeoutSeconds") ?? 300, 10, 3600),
+        ...(ssmEndpoint === undefined ? {} : { ssmEndpoint }),
+        ...(ecsEndpoint === undefined ? {} : { ecsEndpoint }),
     };
 }

@@ -14,7 +14,7 @@ export interface HostStepSettings {
     readonly installerSha256?: string;
     readonly reregister: boolean;
     readonly verifyTimeoutSeconds: number;
-    /** Test-bed only: stand-in AWS endpoints. Unset in real stacks. */
+    /** Where the host reaches SSM and ECS (interface VPC endpoints, a proxy); unset: the region's public endpoints. */
     readonly ssmEndpoint?: string;
     readonly ecsEndpoint?: string;
 }
@@ -41,6 +41,7 @@ export function hostCommands(s: HostStepSettings): HostCommands {
             INSTALLER_URL: s.installerUrl,
             ...(s.installerSha256 ? { INSTALLER_SHA256: s.installerSha256 } : {}),
             REREGISTER: String(s.reregister),
+            ...(s.ecsEndpoint ? { ECS_ENDPOINT: s.ecsEndpoint } : {}),
         }),
         prepareData: remoteScriptCommand("prepare-data", { HOST_NAME: s.hostName, DATA_DIR: s.dataDir, WORKER_UID: String(WORKER_UID) }),
         verify: remoteScriptCommand("verify", { HOST_NAME: s.hostName, CLUSTER: s.cluster, REGION: s.region, VERIFY_TIMEOUT_SECONDS: String(s.verifyTimeoutSeconds) }),

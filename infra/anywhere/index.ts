@@ -20,21 +20,24 @@ export { loadAnywhereConfig } from "./config";
 
 export type RegionStackOutputs = Record<(typeof REGION_OUTPUTS)[number], pulumi.Output<string>>;
 
-/** Reads every contract output of the region stack; a missing one stops the run naming it. */
+/**
+ * Reads every contract output of the region stack. Missing ones stop the run with one error that
+ * names them all (a `RunError`: the message, no stack trace).
+ */
 export function readRegionStack(regionStack: string): RegionStackOutputs {
     const reference = new pulumi.StackReference(regionStack);
+    const checked = pulumi.all(REGION_OUTPUTS.map((name) => reference.getOutput(name))).apply((values: unknown[]) => {
+        const missing = REGION_OUTPUTS.filter((_, i) => typeof values[i] !== "string" || values[i] === "");
+        if (missing.length > 0) {
+            throw new pulumi.RunError(
+                `the region stack ${regionStack} has no output ${missing.map((name) => `\`${name}\``).join(", ")}: run \`pulumi up -s region\` first, ` +
+                    "or point `ecs-anywhere:regionStack` at the right stack (org/project/stack)",
+            );
+        }
+        return values as string[];
+    });
     const outputs = {} as RegionStackOutputs;
-    for (const name of REGION_OUTPUTS) {
-        outputs[name] = reference.getOutput(name).apply((value: unknown) => {
-            if (typeof value !== "string" || value === "") {
-                throw new Error(
-                    `the region stack ${regionStack} has no output \`${name}\`: run \`pulumi up -s region\` first, ` +
-                        "or point `ecs-anywhere:regionStack` at the right stack (org/project/stack)",
-                );
-            }
-            return value;
-        });
-    }
+    REGION_OUTPUTS.forEach((name, i) => (outputs[name] = checked.apply((values) => values[i])));
     return outputs;
 }
 
@@ -163,6 +166,8 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
                 ...(config.installerSha256 ? { installerSha256: config.installerSha256 } : {}),
                 reregister: config.reregister,
                 verifyTimeoutSeconds: config.verifyTimeoutSeconds,
+                ...(config.ssmEndpoint ? { ssmEndpoint: config.ssmEndpoint } : {}),
+                ...(config.ecsEndpoint ? { ecsEndpoint: config.ecsEndpoint } : {}),
             }),
         );
         const triggers = [host.address, host.port, host.user, config.dataDir];

@@ -29,7 +29,13 @@ export class DataStorage extends pulumi.ComponentResource {
             parent,
         );
         this.mountTargets = args.subnetIds.map(
-            (subnetId, i) => new aws.efs.MountTarget(`${name}-mount-${i}`, { fileSystemId: this.fileSystem.id, subnetId, securityGroups: [args.securityGroupId] }, parent),
+            (subnetId, i) =>
+                new aws.efs.MountTarget(
+                    `${name}-mount-${i}`,
+                    { fileSystemId: this.fileSystem.id, subnetId, securityGroups: [args.securityGroupId] },
+                    // EFS allows one mount target per zone: a replacement (another subnet) must delete the old one first.
+                    { ...parent, deleteBeforeReplace: true },
+                ),
         );
         this.accessPoint = new aws.efs.AccessPoint(
             `${name}-data`,

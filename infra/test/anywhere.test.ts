@@ -219,14 +219,27 @@ describe("anywhere stack", function () {
 
 describe("region stack reference", function () {
     this.timeout(30_000);
-        it("stops naming a missing output and the fix", async () => {
-            const { queueUrl: _dropped, ...partial } = REGION_STACK_OUTPUTS;
+        it("stops with one error naming every missing output and the fix", async () => {
+            const { queueUrl: _dropped, clusterName: _alsoDropped, ...partial } = REGION_STACK_OUTPUTS;
             await setupMocks({ stack: "anywhere", config: anywhereConfig(), stackOutputs: partial });
             const region = readRegionStack("organization/ecs-anywhere/region");
             // Output.promise() is Pulumi's internal view of the value; it rejects where the run would fail.
-            const promise = (region.queueUrl as unknown as { promise(): Promise<string> }).promise();
-            await assert.rejects(promise, /the region stack organization\/ecs-anywhere\/region has no output `queueUrl`: run `pulumi up -s region` first/);
+            const errors = await Promise.all(
+                [region.queueUrl, region.logGroupName].map((output) => (output as unknown as { promise(): Promise<string> }).promise().then(() => undefined, (error: unknown) => error)),
+            );
+            for (const error of errors) {
+                assert.ok(pulumi.RunError.isInstance(error), "a RunError: the engine shows its message without a stack trace");
+                assert.match(String((error as Error).message), /the region stack organization\/ecs-anywhere\/region has no output `queueUrl`, `clusterName`: run `pulumi up -s region` first/);
+            }
+            // One error object for every output, so the run reports it once.
+            assert.equal(errors[0], errors[1]);
+        });
+
+        it("passes every output through when all are there", async () => {
+            await setupMocks({ stack: "anywhere", config: anywhereConfig(), stackOutputs: REGION_STACK_OUTPUTS });
+            const region = readRegionStack("organization/ecs-anywhere/region");
             assert.equal(await promiseOf(region.logGroupName), REGION_STACK_OUTPUTS.logGroupName);
+            assert.equal(await promiseOf(region.queueUrl), REGION_STACK_OUTPUTS.queueUrl);
         });
 });
 
@@ -264,6 +277,8 @@ describe("anywhere config", () => {
         [{ "ecs-anywhere:dataDir": "data" }, /`ecs-anywhere:dataDir` is "data": expected an absolute folder/],
         [{ "ecs-anywhere:installerSha256": "abc" }, /`ecs-anywhere:installerSha256` is "abc": expected 64 lower-case hex digits/],
         [{ "ecs-anywhere:logFileNames": "names" }, /`ecs-anywhere:logFileNames` is "names": set it to one of plain, hash, off/],
+        [{ "ecs-anywhere:ssmEndpoint": "vpce-123.ssm" }, /`ecs-anywhere:ssmEndpoint` is "vpce-123.ssm": expected the URL the hosts reach SSM at/],
+        [{ "ecs-anywhere:ecsEndpoint": "https://ecs .example" }, /`ecs-anywhere:ecsEndpoint` is "https:\/\/ecs \.example": expected the URL the hosts reach ECS at/],
     ];
     for (const [extra, message] of bad) {
         it(`stops on ${JSON.stringify(extra).slice(0, 90)}`, () => {
@@ -280,6 +295,14 @@ describe("anywhere config", () => {
             assert.ok(error instanceof Error && !error.message.includes("hunter2"));
         }
     });
+    it("hands the hosts' SSM and ECS endpoints to preflight, and ECS's to the installer", () => {
+        const config = load({ "ecs-anywhere:ssmEndpoint": "https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com", "ecs-anywhere:ecsEndpoint": "https://vpce-1.ecs.eu-west-1.vpce.amazonaws.com" });
+        assert.equal(config.ssmEndpoint, "https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com");
+        const commands = hostCommands({ hostName: "pi-1", region: "eu-west-1", cluster: "c", dataDir: "/data", installerUrl: config.installerUrl, reregister: false, verifyTimeoutSeconds: 60, ssmEndpoint: config.ssmEndpoint, ecsEndpoint: config.ecsEndpoint });
+        assert.match(commands.preflight, /SSM_ENDPOINT='https:\/\/vpce-1\.ssm\.eu-west-1\.vpce\.amazonaws\.com' ECS_ENDPOINT='https:\/\/vpce-1\.ecs/);
+        assert.match(commands.install, /ECS_ENDPOINT='https:\/\/vpce-1\.ecs\.eu-west-1\.vpce\.amazonaws\.com'/);
+        assert.doesNotMatch(hostCommands({ hostName: "pi-1", region: "eu-west-1", cluster: "c", dataDir: "/data", installerUrl: config.installerUrl, reregister: false, verifyTimeoutSeconds: 60 }).install, /ECS_ENDPOINT='/);
+    });
     it("reads the example with its defaults", () => {
         const config = load({});
         assert.equal(config.regionStack, "org/ecs-anywhere/region");
@@ -288,6 +311,7 @@ describe("anywhere config", () => {
         assert.equal(config.logFileNames, "hash");
         assert.equal(config.dataDir, "/data");
         assert.equal(config.hosts[1].port, 22);
+        assert.equal(config.ssmEndpoint, undefined, "the region's public endpoints unless set");
     });
 });
 
