@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["**/node_modules/**", "**/dist/**", ".bench/**"] },
+    { ignores: ["**/node_modules/**", "**/dist/**", ".bench/**", ".cache/**"] },
     eslint.configs.recommended,
     ...tseslint.configs.recommended,
     {

@@ -208,7 +208,19 @@ export class TestBed {
         this.hosts.push(host);
         await host.start();
         await this.serve(host.gateway);
+        if (host !== this.hosts[0]) {
+            execFileSync("ip", ["netns", "exec", host.namespace, "ip", "route", "add", `${this.sharedGateway}/32`, "via", host.gateway], { stdio: ["ignore", "ignore", "pipe"] });
+        }
         return host;
+    }
+
+    /**
+     * One address every host reaches (the first host's gateway, routed from the others' links), so
+     * that one stack-wide setting (installer URL, endpoints) serves all hosts, as on a real site.
+     */
+    get sharedGateway(): string {
+        if (this.hosts.length === 0) throw new Error("add a host first");
+        return this.hosts[0].gateway;
     }
 
     /** URL of the stand-in installer as `host` reaches it. */
@@ -227,7 +239,8 @@ export class TestBed {
 
     private async serve(address: string): Promise<void> {
         const server = http.createServer((request, response) => {
-            const host = this.hosts.find((h) => h.gateway === address);
+            // The asking host, by its own address: hosts may reach another host's gateway (see sharedGateway).
+            const host = this.hosts.find((h) => h.address === request.socket.remoteAddress) ?? this.hosts.find((h) => h.gateway === address);
             if (request.url === "/ecs-anywhere-install-latest.sh" && host) {
                 response.end(this.installerScript(host));
                 return;

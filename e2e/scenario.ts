@@ -1,0 +1,232 @@
+/**
+ * `npm run e2e`: the README's commands under the real Pulumi engine, in the order a user lives
+ * them (model: pulumi/pulumi's ProgramTest). Every command goes through `e2e/sandbox.sh`; hosts are
+ * real sshd hosts in network namespaces (hosts/test/testbed.ts) registered by the real engine
+ * through the command provider, with the stand-in installer. Assertions read the engine's own
+ * artefacts: stack outputs, `pulumi stack export`, the stand-ins' call log and records, and the
+ * hosts' files. Ends with `e2e: N passed, N failed`.
+ *
+ * Needs root (network namespaces) and the tools `npm run e2e:tools` builds; without them it says
+ * so and skips.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { TestBed, type TestHost } from "../hosts/test/testbed";
+import { REGION_OUTPUTS } from "../infra/region/index";
+import { configureSite, expect, hostEntry, indexOf, isCommand, REGION, Sandbox, sandboxUnavailable, tail } from "./sandbox-runner";
+import { liveResources } from "./standins/records";
+
+/** Files a registration leaves on a host (the installer's and the agents'). */
+const REGISTRATION_PATHS = ["/var/lib/amazon/ssm", "/etc/ecs", "/var/lib/ecs"];
+
+function registrationLeft(host: TestHost): string[] {
+    return REGISTRATION_PATHS.filter((p) => fs.existsSync(host.hostPath(p)));
+}
+
+/** Every `*.log` file in `folders`, recursively. */
+function logFilesUnder(folders: readonly string[]): string[] {
+    return folders.flatMap((folder) =>
+        fs.existsSync(folder)
+            ? (fs.readdirSync(folder, { recursive: true }) as string[]).map((name) => path.join(folder, name)).filter((file) => file.endsWith(".log") && fs.statSync(file).isFile())
+            : [],
+    );
+}
+
+async function main(): Promise<void> {
+    const unavailable = sandboxUnavailable();
+    if (unavailable !== undefined) {
+        console.log(`e2e: SKIPPED: the end-to-end scenario ${unavailable}`);
+        console.log("e2e: 0 passed, 0 failed, 1 skipped");
+        return;
+    }
+
+    const s = new Sandbox();
+    const bed = new TestBed();
+    let exitCode = 0;
+    try {
+        console.log(`e2e: state in ${s.state}`);
+        const [alpha, beta, gamma, delta] = [await bed.addHost("alpha"), await bed.addHost("beta"), await bed.addHost("gamma"), await bed.addHost("delta")];
+        const dataDir = path.join(s.state, "data");
+        fs.mkdirSync(dataDir);
+        const privateKey = fs.readFileSync(bed.clientKey, "utf8");
+        // The base64 of the key, which a leak would show even without the PEM lines.
+        const keyBody = privateKey.split("\n").filter((line) => line && !line.startsWith("-----"))[1] ?? privateKey;
+
+        // --- region ---------------------------------------------------------------------------
+        let region: Record<string, unknown> = {};
+        await s.check("pulumi up -s region: all nine contract outputs", async () => {
+            await s.pulumi(["stack", "init", "region"]);
+            await s.pulumi(["config", "set", "-s", "region", "aws:region", REGION]);
+            const up = await s.pulumi(["up", "-s", "region", "--yes"]);
+            expect(up.calls.some((c) => c.operation === "create" && c.type === "aws:sqs/queue:Queue"), "no queue was created through the aws stand-in");
+            region = await s.outputs("region");
+            for (const name of REGION_OUTPUTS) expect(typeof region[name] === "string" && region[name] !== "", `output ${name} is ${JSON.stringify(region[name])}`);
+            expect(region.region === REGION, `region output ${String(region.region)}`);
+            expect(/^https:\/\/sqs\.eu-west-1\.amazonaws\.com\/123456789012\/.+/.test(String(region.queueUrl)), `queueUrl ${String(region.queueUrl)}`);
+            expect(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/[^:@]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$/.test(String(region.imageUri)), `imageUri ${String(region.imageUri)}`);
+            expect(String(region.taskRoleArn).startsWith("arn:aws:iam::123456789012:role/"), `taskRoleArn ${String(region.taskRoleArn)}`);
+        });
+        await s.check("pulumi preview -s region --expect-no-changes after up", async () => {
+            await s.pulumi(["preview", "-s", "region", "--expect-no-changes"]);
+        });
+
+        // --- anywhere ---------------------------------------------------------------------------
+        await s.check("a bad config value stops before any resource, naming key and fix", async () => {
+            await s.pulumi(["stack", "init", "anywhere"]);
+            await configureSite(s, "anywhere", bed, [alpha, beta], dataDir);
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", "data"]);
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
+            expect(up.output.includes("ecs-anywhere:dataDir") && up.output.includes("expected an absolute folder"), `the error does not name the key and fix:\n${tail(up.output, 20)}`);
+            const touched = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
+            expect(touched.length === 0, `resources were touched: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+        });
+
+        let site: Record<string, unknown> = {};
+        await s.check("pulumi up -s anywhere: two hosts registered over real SSH", async () => {
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", dataDir]);
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            for (const host of [alpha, beta]) {
+                for (const step of ["preflight", "install", "data", "verify"]) {
+                    expect(indexOf(up.calls, isCommand("create", host.name, step)) >= 0, `no ${step} ran on ${host.name}`);
+                }
+                expect(host.installerRuns().length === 1, `the installer ran ${host.installerRuns().length} times on ${host.name}`);
+            }
+            site = await s.outputs("anywhere");
+            const hosts = site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>;
+            for (const host of [alpha, beta]) {
+                expect(/^mi-[0-9a-f]{17}$/.test(hosts?.[host.name]?.managedInstanceId ?? ""), `hosts.${host.name} ${JSON.stringify(hosts?.[host.name])}`);
+                expect((hosts[host.name].containerInstanceArn ?? "").startsWith("arn:aws:ecs:eu-west-1:"), `hosts.${host.name}.containerInstanceArn`);
+            }
+            expect(site.clusterName === "ecs-anywhere-anywhere", `clusterName ${String(site.clusterName)}`);
+        });
+
+        await s.check("the activation code: shown with --show-secrets, hidden without, the one the hosts got", async () => {
+            const shown = await s.pulumi(["stack", "output", "-s", "anywhere", "activationCode", "--show-secrets"]);
+            const code = shown.output.trim().split("\n").pop() ?? "";
+            expect(/^[A-Za-z0-9+/=]{20,}$/.test(code), `activationCode --show-secrets printed ${JSON.stringify(code)}`);
+            const hidden = await s.pulumi(["stack", "output", "-s", "anywhere", "activationCode"]);
+            expect(hidden.output.includes("[secret]") && !hidden.output.includes(code), "activationCode without --show-secrets is not hidden");
+            const digest = crypto.createHash("sha256").update(code).digest("hex");
+            for (const host of [alpha, beta]) {
+                const run = host.installerRuns()[0] ?? "";
+                expect(run.includes(`code-sha256=${digest}`), `${host.name} got another code: ${run}`);
+                expect(run.includes(`activation-id=${String(site.activationId)}`), `${host.name} got another activation id: ${run}`);
+            }
+            // Every artefact of the run so far: neither the code nor the private key in plain text.
+            const exports = [await s.pulumi(["stack", "export", "-s", "anywhere"]), await s.pulumi(["stack", "export", "-s", "region"])];
+            const places: Record<string, string> = {
+                "stack export -s anywhere": exports[0].output,
+                "stack export -s region": exports[1].output,
+                "the call log": fs.readFileSync(s.callLog, "utf8"),
+                "the run log (every command's output)": fs.readFileSync(s.runLog, "utf8").replace(shown.output, ""),
+            };
+            for (const file of fs.readdirSync(s.state).filter((f) => f.endsWith(".log") && f !== path.basename(s.runLog))) places[file] = fs.readFileSync(path.join(s.state, file), "utf8");
+            // And what the hosts logged: sshd, the installer's record, the agents' logs.
+            for (const host of [alpha, beta]) {
+                for (const file of logFilesUnder([host.dir])) places[`${host.name}:${path.relative(host.dir, file)}`] = fs.readFileSync(file, "utf8");
+            }
+            for (const [place, text] of Object.entries(places)) {
+                expect(!text.includes(code), `${place} holds the activation code in plain text`);
+                expect(!text.includes(keyBody), `${place} holds the SSH private key in plain text`);
+            }
+        });
+
+        await s.check("a second up and preview --expect-no-changes find nothing to change", async () => {
+            await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            const changed = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
+            expect(changed.length === 0, `the second up changed: ${changed.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            for (const host of [alpha, beta]) expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}`);
+        });
+
+        await s.check("a wrong host key fails naming the host; the other host is untouched", async () => {
+            const other = fs.readFileSync(path.join(gamma.dir, "ssh_host_ed25519_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+            await s.pulumi(["config", "set", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1].hostKey", other]);
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
+            expect(up.output.includes(beta.name) && /host key/i.test(up.output), `the failure does not name ${beta.name} and its host key:\n${tail(up.output, 30)}`);
+            const onAlpha = up.calls.filter((c) => c.provider === "command" && c.name.includes(`-${alpha.name}-`) && c.operation !== "diff" && c.operation !== "check");
+            expect(onAlpha.length === 0, `alpha was touched: ${onAlpha.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            expect(registrationLeft(beta).length === REGISTRATION_PATHS.length, "beta lost its registration");
+            await s.pulumi(["config", "set", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1].hostKey", beta.publicHostKey]);
+        });
+
+        await s.check("an unreachable host fails naming it; the others are untouched", async () => {
+            delta.stopSshd();
+            await s.pulumi(["config", "set", "-s", "anywhere", "--path", "ecs-anywhere:hosts[2].name", delta.name]);
+            for (const [field, value] of Object.entries(hostEntry(delta)).filter(([f]) => f !== "name")) {
+                await s.pulumi(["config", "set", "-s", "anywhere", "--path", `ecs-anywhere:hosts[2].${field}`, value]);
+            }
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
+            expect(up.output.includes(delta.name) || up.output.includes(delta.address), `the failure does not name ${delta.name}:\n${tail(up.output, 30)}`);
+            const others = up.calls.filter((c) => c.provider === "command" && !c.name.includes(`-${delta.name}-`) && ["create", "update", "delete"].includes(c.operation));
+            expect(others.length === 0, `other hosts were touched: ${others.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[2]"]);
+            // The failed host's half-made resources (if any) go with the next up.
+            await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
+        });
+
+        await s.check("a second site anywhere-berlin on the same region stack", async () => {
+            // As the README says: the example file copied for the new site, then the stack made.
+            fs.copyFileSync(path.join(s.project, "Pulumi.anywhere.yaml"), path.join(s.project, "Pulumi.anywhere-berlin.yaml"));
+            await s.pulumi(["stack", "init", "anywhere-berlin"]);
+            await configureSite(s, "anywhere-berlin", bed, [gamma], dataDir);
+            await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"]);
+            const berlin = await s.outputs("anywhere-berlin");
+            expect(berlin.clusterName === "ecs-anywhere-anywhere-berlin", `clusterName ${String(berlin.clusterName)}`);
+            expect(berlin.activationId !== site.activationId, "both sites share one activation");
+            const hosts = berlin.hosts as Record<string, { managedInstanceId: string }>;
+            expect(/^mi-/.test(hosts?.[gamma.name]?.managedInstanceId ?? ""), `hosts.${gamma.name} ${JSON.stringify(hosts)}`);
+            await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"]);
+            expect(registrationLeft(gamma).length === 0, `gamma still has ${registrationLeft(gamma).join(", ")}`);
+        });
+
+        await s.check("a host removed from the config is deregistered: ECS, then SSM, then the host; the other untouched", async () => {
+            const ids = (site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>)[beta.name];
+            await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1]"]);
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            const ecs = indexOf(up.calls, (c) => c.provider === "ecs-api" && c.type === "DeregisterContainerInstance" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn));
+            const ssm = indexOf(up.calls, (c) => c.provider === "ssm-api" && c.type === "DeregisterManagedInstance" && JSON.stringify(c.inputs).includes(ids.managedInstanceId));
+            const host = indexOf(up.calls, isCommand("delete", beta.name, "install"));
+            expect(ecs >= 0 && ssm > ecs && host > ssm, `order ECS ${ecs}, SSM ${ssm}, host ${host}`);
+            const deregistrations = up.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+            expect(deregistrations.length === 2, `expected exactly beta's two deregistrations, got ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
+            expect(registrationLeft(beta).length === 0, `beta still has ${registrationLeft(beta).join(", ")}`);
+            expect(registrationLeft(alpha).length === REGISTRATION_PATHS.length, "alpha lost its registration");
+            const onAlpha = up.calls.filter((c) => c.provider === "command" && c.name.includes(`-${alpha.name}-`) && ["create", "update", "delete"].includes(c.operation));
+            expect(onAlpha.length === 0, `alpha was touched: ${onAlpha.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+        });
+
+        await s.check("pulumi destroy -s anywhere: service first, then per host ECS, SSM, host; hosts left clean", async () => {
+            const ids = (site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>)[alpha.name];
+            const destroy = await s.pulumi(["destroy", "-s", "anywhere", "--yes"]);
+            const service = indexOf(destroy.calls, (c) => c.operation === "delete" && c.type === "aws:ecs/service:Service");
+            const ecs = indexOf(destroy.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn));
+            const ssm = indexOf(destroy.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(ids.managedInstanceId));
+            const host = indexOf(destroy.calls, isCommand("delete", alpha.name, "install"));
+            const cluster = indexOf(destroy.calls, (c) => c.operation === "delete" && c.type === "aws:ecs/cluster:Cluster");
+            expect(service >= 0 && ecs > service && ssm > ecs && host > ssm, `order service ${service}, ECS ${ecs}, SSM ${ssm}, host ${host}`);
+            expect(cluster > ecs, `the cluster (${cluster}) went before its instance was deregistered (${ecs})`);
+            expect(registrationLeft(alpha).length === 0, `alpha still has ${registrationLeft(alpha).join(", ")}`);
+        });
+
+        await s.check("pulumi destroy -s region: nothing left alive in the stand-ins' records", async () => {
+            await s.pulumi(["destroy", "-s", "region", "--yes"]);
+            const alive = liveResources(path.join(s.state, "standins"));
+            expect(alive.length === 0, `still alive: ${alive.map((r) => `${r.type} ${r.name}`).join(", ")}`);
+        });
+    } catch (error) {
+        console.log(`e2e: aborted: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        s.failed++;
+    } finally {
+        await bed.cleanUp();
+        if (s.failed === 0 && !process.env.E2E_KEEP) fs.rmSync(s.state, { recursive: true, force: true });
+        else console.log(`e2e: state kept in ${s.state} (run.log, calls.jsonl, backend/)`);
+        console.log(`e2e: ${s.passed} passed, ${s.failed} failed`);
+        if (s.failed > 0) exitCode = 1;
+    }
+    process.exitCode = exitCode;
+}
+
+void main();
