@@ -143,10 +143,14 @@ export function hostEntry(host: TestHost): Record<string, string> {
 }
 
 /**
- * Makes anywhere stack `stack` for `hosts` with `pulumi config set`, as a user edits it: the
- * example file's hosts replaced, the test bed's settings, the private key as a secret.
+ * Makes anywhere stack `stack` for `hosts` with `pulumi stack init` and `pulumi config set`, as a
+ * user does: the example file's hosts replaced, the test bed's settings, the private key as a secret.
  */
 export async function configureSite(sandbox: Sandbox, stack: string, bed: TestBed, hosts: readonly TestHost[], dataDir: string): Promise<void> {
+    // As the README says for a new site: the example file copied first (it carries aws:region), then the stack made.
+    const file = path.join(sandbox.project, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) fs.copyFileSync(path.join(sandbox.project, "Pulumi.anywhere.yaml"), file);
+    await sandbox.pulumi(["stack", "init", stack]);
     await sandbox.pulumi(["config", "rm", "-s", stack, "ecs-anywhere:hosts"]);
     for (const [i, host] of hosts.entries()) {
         for (const [field, value] of Object.entries(hostEntry(host))) {

@@ -32,7 +32,6 @@ async function main(): Promise<void> {
                 const dataDir = path.join(sandbox.state, `data-${size}`);
                 fs.mkdirSync(dataDir);
                 const stack = `anywhere-s${size}`;
-                await sandbox.pulumi(["stack", "init", stack]);
                 await configureSite(sandbox, stack, bed, hosts, dataDir);
                 const up = await sandbox.pulumi(["up", "-s", stack, "--yes"]);
                 for (const host of hosts) expect(host.installerRuns().length === 1, `${host.name} was not registered once`);

@@ -73,7 +73,6 @@ async function main(): Promise<void> {
 
         // --- anywhere ---------------------------------------------------------------------------
         await s.check("a bad config value stops before any resource, naming key and fix", async () => {
-            await s.pulumi(["stack", "init", "anywhere"]);
             await configureSite(s, "anywhere", bed, [alpha, beta], dataDir);
             await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", "data"]);
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
@@ -168,9 +167,6 @@ async function main(): Promise<void> {
         });
 
         await s.check("a second site anywhere-berlin on the same region stack", async () => {
-            // As the README says: the example file copied for the new site, then the stack made.
-            fs.copyFileSync(path.join(s.project, "Pulumi.anywhere.yaml"), path.join(s.project, "Pulumi.anywhere-berlin.yaml"));
-            await s.pulumi(["stack", "init", "anywhere-berlin"]);
             await configureSite(s, "anywhere-berlin", bed, [gamma], dataDir);
             await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"]);
             const berlin = await s.outputs("anywhere-berlin");

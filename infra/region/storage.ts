@@ -46,7 +46,9 @@ export class DataStorage extends pulumi.ComponentResource {
             },
             parent,
         );
-        // Refuse unencrypted NFS connections, whoever asks.
+        // With a file system policy present and IAM authorization off, only what the policy allows
+        // is allowed: mounting and writing through a mount target (as the console's default policy
+        // does, without root access), and never over unencrypted NFS.
         new aws.efs.FileSystemPolicy(
             `${name}-tls-only`,
             {
@@ -54,6 +56,14 @@ export class DataStorage extends pulumi.ComponentResource {
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
                     Statement: [
+                        {
+                            Sid: "AllowMountAndWriteThroughMountTargets",
+                            Effect: "Allow",
+                            Principal: { AWS: "*" },
+                            Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                            Resource: this.fileSystem.arn,
+                            Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+                        },
                         {
                             Sid: "DenyUnencryptedTransport",
                             Effect: "Deny",

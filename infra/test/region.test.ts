@@ -132,6 +132,17 @@ describe("region stack", function () {
             assert.equal(only("aws:efs/fileSystem:FileSystem").inputs.encrypted, true);
             assert.equal(ofType("aws:efs/mountTarget:MountTarget").length, 2);
         });
+        it("file system policy: mount and write only through a mount target, never without TLS, no root access", async () => {
+            const policy = JSON.parse(await promiseOf(only("aws:efs/fileSystemPolicy:FileSystemPolicy").inputs.policy)) as {
+                Statement: Array<{ Effect: string; Action: string | string[]; Condition: { Bool: Record<string, string> } }>;
+            };
+            const allow = policy.Statement.filter((s) => s.Effect === "Allow");
+            assert.equal(allow.length, 1, "one Allow: without it a policy with IAM authorization off lets no client mount");
+            assert.deepEqual([...allow[0].Action].sort(), ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]);
+            assert.deepEqual(allow[0].Condition.Bool, { "elasticfilesystem:AccessedViaMountTarget": "true" });
+            const deny = policy.Statement.filter((s) => s.Effect === "Deny");
+            assert.deepEqual(deny.map((s) => s.Condition.Bool), [{ "aws:SecureTransport": "false" }]);
+        });
         it("reaches /data through an access point owned by the worker's uid", () => {
             const accessPoint = only("aws:efs/accessPoint:AccessPoint");
             assert.equal(accessPoint.inputs.rootDirectory.path, "/data");
