@@ -1,7 +1,8 @@
 /**
  * The ONE place the worker's container definition is built. The region stack (Fargate, EFS at
  * /data) and every anywhere stack (EXTERNAL, the host's /data) call it, so the two tasks can only
- * differ where a caller says so: the log prefix and the file-name log mode.
+ * differ where a caller says so: the log prefix, the file-name log mode, sizing and whether the
+ * worker may create its folders.
  */
 import { DEFAULTS, type LogFileNames } from "../worker/src/options";
 
@@ -10,6 +11,22 @@ export const WORKER_UID = 10001;
 /** Where the data volume is mounted in the container. */
 export const DATA_MOUNT_PATH = "/data";
 export const WORKER_CONTAINER_NAME = "worker";
+/** The worker's health check script in the image (worker/Dockerfile: WORKDIR /app, worker/dist copied to /app/dist). */
+export const WORKER_HEALTH_SCRIPT = "/app/dist/health.js";
+
+/**
+ * The container health check: the worker's own folder checks in a separate `node` (the image has
+ * no curl), failing while a folder is missing, unwritable, read-only or full, or while the mount
+ * hangs (the timeout). Three misses 30 s apart mark the task unhealthy: ECS shows it, and the
+ * service replaces a task whose mount stays lost. A shorter loss the worker rides out by itself.
+ */
+export const WORKER_HEALTH_CHECK = {
+    command: ["CMD", "node", WORKER_HEALTH_SCRIPT],
+    interval: 30,
+    timeout: 10,
+    retries: 3,
+    startPeriod: 15,
+} as const;
 
 export interface WorkerContainerSettings {
     /** Image reference, ideally pinned by digest (`repo:tag@sha256:...`). */
@@ -31,6 +48,12 @@ export interface WorkerContainerSettings {
     readonly memory?: number;
     /** Root file system read-only. Default true; ECS Exec needs it writable (aws/containers-roadmap#1359). */
     readonly readonlyRootFilesystem?: boolean;
+    /**
+     * Let the worker create a missing source or destination folder at start (`CREATE_FOLDERS`),
+     * inside a /data that exists. Default false: on hosts `prepare-data.sh` makes them, and a
+     * missing one means the data disk is not mounted. The region task turns it on (fresh EFS).
+     */
+    readonly createFolders?: boolean;
 }
 
 export interface KeyValuePair {
@@ -49,6 +72,7 @@ export interface WorkerContainerDefinition {
     readonly stopTimeout: number;
     readonly environment: KeyValuePair[];
     readonly mountPoints: Array<{ sourceVolume: string; containerPath: string; readOnly: false }>;
+    readonly healthCheck: { command: string[]; interval: number; timeout: number; retries: number; startPeriod: number };
     readonly logConfiguration: { logDriver: "awslogs"; options: Record<string, string> };
     readonly cpu?: number;
     readonly memory?: number;
@@ -65,6 +89,7 @@ export function workerEnvironment(settings: WorkerContainerSettings): Record<str
         PROCESSED_SUFFIX: DEFAULTS.processedSuffix,
         LOG_FILE_NAMES: settings.logFileNames,
         VISIBILITY_TIMEOUT_SECONDS: String(DEFAULTS.visibilityTimeoutSeconds),
+        CREATE_FOLDERS: String(settings.createFolders ?? DEFAULTS.createFolders),
     };
 }
 
@@ -84,6 +109,7 @@ export function workerContainerDefinition(settings: WorkerContainerSettings): Wo
         stopTimeout: 30,
         environment,
         mountPoints: [{ sourceVolume: settings.dataVolumeName ?? "data", containerPath: DATA_MOUNT_PATH, readOnly: false }],
+        healthCheck: { ...WORKER_HEALTH_CHECK, command: [...WORKER_HEALTH_CHECK.command] },
         logConfiguration: {
             logDriver: "awslogs",
             options: {

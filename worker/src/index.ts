@@ -1,6 +1,7 @@
 /** The worker as a library: what tests, the demo and the benchmark use to run it in process. */
 export { createSqsClient } from "./main";
-export { Worker, backoffDelay, BACKOFF, type WorkerDependencies, type WorkerStats } from "./worker";
+export { Worker, backoffDelay, BACKOFF, FOLDER_RECHECK, type WorkerDependencies, type WorkerStats } from "./worker";
+export { FolderCheck, FolderError, IMAGE_UID, PROBE_NAME, WORKER_SIDE_CODES, type FolderProblem } from "./folders";
 export { FileMover, type MoveOutcome, type FileSystem } from "./mover";
 export { checkFileName, MAX_NAME_BYTES } from "./file-name";
 export { Logger } from "./log";

@@ -1,10 +1,12 @@
 /**
  * Entry point: reads the environment, builds the SQS client, runs the worker, and stops it
  * cleanly on SIGTERM/SIGINT (ECS sends SIGTERM and waits 30 s before SIGKILL).
- * Exit codes: 0 after a clean stop, 2 for a bad setting, 1 for anything else.
+ * Exit codes: 0 after a clean stop, 2 for a bad setting, 3 for folders that are not usable at
+ * start (nothing received), 1 for anything else.
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { describeError } from "./errors";
+import { FolderError } from "./folders";
 import { Logger } from "./log";
 import { parseWorkerEnvironment, WorkerConfigError, type WorkerOptions } from "./options";
 import { Worker } from "./worker";
@@ -60,6 +62,11 @@ async function main(): Promise<void> {
     try {
         await worker.start();
     } catch (error) {
+        if (error instanceof FolderError) {
+            // One line: the first unusable folder in full, any other by name and problem.
+            const [first, ...others] = error.problems;
+            fail(3, "folders-unusable", { ...first, ...(others.length > 0 ? { alsoUnusable: others.map(({ folder, problem }) => ({ folder, problem })) } : {}) });
+        }
         fail(1, "start-failed", { error: describeError(error), hint: `check that ${options.sourceDir} and ${options.destinationDir} exist and are writable by uid ${process.getuid?.() ?? "?"}` });
     }
 }

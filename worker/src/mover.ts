@@ -10,6 +10,7 @@ import { constants as fsConstants, type Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { errorCode, MoveError } from "./errors";
+import { PROBE_NAME, type FolderFileSystem } from "./folders";
 
 /** What happened to one file; only `moved` and `already-done` allow the message to be deleted. */
 export type MoveOutcome =
@@ -26,8 +27,8 @@ export interface MoverOptions {
     readonly processedSuffix: string;
 }
 
-/** The file-system calls the mover makes; tests may wrap them to inject faults. */
-export type FileSystem = Pick<typeof fsp, "lstat" | "link" | "unlink" | "open" | "mkdir" | "readdir" | "utimes">;
+/** The file-system calls the mover and the folder checks make; tests may wrap them to inject faults. */
+export type FileSystem = Pick<typeof fsp, "lstat" | "link" | "unlink" | "open" | "mkdir" | "readdir" | "utimes"> & FolderFileSystem;
 
 /** Errors from `link` after which a copy is the way to move the file. */
 const COPY_INSTEAD = new Set(["EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP", "EMLINK", "EACCES"]);
@@ -57,15 +58,6 @@ export class FileMover {
         fileSystem: FileSystem = fsp,
     ) {
         this.fs = fileSystem;
-    }
-
-    /** Creates the folders if they are missing (a fresh EFS access point has neither). */
-    async ensureFolders(): Promise<void> {
-        for (const dir of [this.options.sourceDir, this.options.destinationDir]) {
-            await this.fs.mkdir(dir, { recursive: true, mode: 0o770 });
-            const stats = await this.fs.lstat(dir);
-            if (!stats.isDirectory()) throw new Error(`${dir} is not a folder`);
-        }
     }
 
     /** Removes partial copies an interrupted worker left behind more than `olderThanMs` ago. */
@@ -170,7 +162,8 @@ export class FileMover {
     private async stage(name: string): Promise<MoveOutcome | Staged> {
         const source = this.sourcePath(name);
         const destination = this.destinationPath(name);
-        if (path.basename(destination) === PARTIAL_FOLDER) return { kind: "rejected", reason: `its destination name ${PARTIAL_FOLDER} is the worker's own` };
+        const destinationName = path.basename(destination);
+        if (destinationName === PARTIAL_FOLDER || destinationName === PROBE_NAME) return { kind: "rejected", reason: `its destination name ${destinationName} is the worker's own` };
         try {
             await this.fs.link(source, destination);
         } catch (error) {

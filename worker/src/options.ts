@@ -32,6 +32,11 @@ export interface WorkerOptions {
     /** Visibility timeout asked for per receive, and extended by while a move runs
      *  (`VISIBILITY_TIMEOUT_SECONDS`, 1–43200). Default 60; the queue is created with the same value. */
     readonly visibilityTimeoutSeconds: number;
+    /** Create a missing source or destination folder at start, and only inside a parent folder that
+     *  exists (`CREATE_FOLDERS`, `true` or `false`). Default false: on a host a missing folder means
+     *  an unmounted disk or a typo, and folders made there would be on the wrong disk. The region
+     *  stack's task turns it on: a fresh EFS access point has neither folder. */
+    readonly createFolders: boolean;
 }
 
 /** Defaults, in one place; the infrastructure reads these too (queue visibility, task environment). */
@@ -45,6 +50,7 @@ export const DEFAULTS = {
     batchSize: 10,
     waitTimeSeconds: 20,
     visibilityTimeoutSeconds: 60,
+    createFolders: false,
 } as const;
 
 /**
@@ -70,6 +76,7 @@ export const ENVIRONMENT_VARIABLES = [
     "RECEIVE_BATCH_SIZE",
     "RECEIVE_WAIT_SECONDS",
     "VISIBILITY_TIMEOUT_SECONDS",
+    "CREATE_FOLDERS",
 ] as const;
 
 /** A bad or missing setting; `variable` names the environment variable at fault. */
@@ -109,6 +116,13 @@ function folder(env: Environment, name: string, alias: string, fallback: string)
         throw new WorkerConfigError(raw.name, `expected an absolute folder path such as ${fallback}, got ${JSON.stringify(raw.value)}`);
     }
     return path.resolve(raw.value);
+}
+
+function flag(env: Environment, name: string, fallback: boolean): boolean {
+    const raw = setting(env, name);
+    if (raw === undefined) return fallback;
+    if (raw.value !== "true" && raw.value !== "false") throw new WorkerConfigError(name, `expected true or false, got ${JSON.stringify(raw.value)}`);
+    return raw.value === "true";
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -169,5 +183,6 @@ export function parseWorkerEnvironment(env: Environment = process.env): WorkerOp
         batchSize: integer(env, "RECEIVE_BATCH_SIZE", DEFAULTS.batchSize, 1, 10),
         waitTimeSeconds: integer(env, "RECEIVE_WAIT_SECONDS", DEFAULTS.waitTimeSeconds, 0, 20),
         visibilityTimeoutSeconds: integer(env, "VISIBILITY_TIMEOUT_SECONDS", DEFAULTS.visibilityTimeoutSeconds, 1, 43200),
+        createFolders: flag(env, "CREATE_FOLDERS", DEFAULTS.createFolders),
     };
 }

@@ -13,6 +13,7 @@ describe("worker options", () => {
         assert.equal(options.destinationDir, DEFAULTS.destinationDir);
         assert.equal(options.processedSuffix, "_has_been_processed");
         assert.equal(options.logFileNames, "plain");
+        assert.equal(options.createFolders, false, "folders are made only where a task asks for it");
     });
 
     it("accepts the walkthrough's EFS_* folder names as aliases", () => {
@@ -32,6 +33,7 @@ describe("worker options", () => {
         [{ SQS_QUEUE_URL: QUEUE, LOG_FILE_NAMES: "yes" }, "LOG_FILE_NAMES"],
         [{ SQS_QUEUE_URL: QUEUE, RECEIVE_LOOPS: "0" }, "RECEIVE_LOOPS"],
         [{ SQS_QUEUE_URL: QUEUE, RECEIVE_BATCH_SIZE: "11" }, "RECEIVE_BATCH_SIZE"],
+        [{ SQS_QUEUE_URL: QUEUE, CREATE_FOLDERS: "yes" }, "CREATE_FOLDERS"],
     ];
     for (const [env, variable] of bad) {
         it(`names ${variable} when given ${JSON.stringify(env)}`, () => {

@@ -1,33 +1,11 @@
 /** The worker as ECS runs it: a child process configured by environment, stopped by signals. */
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Logger, Worker } from "../src/index";
 import { DEFAULTS } from "../src/options";
-import { createQueuePair, makeDataFolders, queueState, sqsClient, startEmulator, TEST_CREDENTIALS, TEST_REGION, waitFor, type Emulator } from "./support/harness";
-
-const ROOT = path.resolve(__dirname, "..", "..");
-const MAIN = path.join(ROOT, "worker", "dist", "main.js");
-
-interface Exit {
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-}
-
-function startWorker(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit>; output: () => string } {
-    const child = spawn(process.execPath, ["--no-deprecation", "--no-warnings", MAIN], {
-        env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<Exit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout })));
-    return { child, exited, output: () => stdout };
-}
+import { buildWorker, createQueuePair, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, type Emulator } from "./support/harness";
 
 describe("worker process", function () {
     this.timeout(60_000);
@@ -35,7 +13,7 @@ describe("worker process", function () {
 
     before(async function () {
         this.timeout(120_000);
-        execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "worker", "tsconfig.build.json")], { stdio: "inherit" });
+        buildWorker();
         emulator = await startEmulator();
     });
     after(async () => {
@@ -43,10 +21,10 @@ describe("worker process", function () {
     });
 
     it("exits 2 at once naming a missing or bad variable", async () => {
-        const missing = await startWorker({}).exited;
+        const missing = await startWorkerProcess({}).exited;
         assert.equal(missing.code, 2);
         assert.match(missing.stdout, /"variable":"SQS_QUEUE_URL"/);
-        const bad = await startWorker({ SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q", LOG_FILE_NAMES: "everything" }).exited;
+        const bad = await startWorkerProcess({ SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q", LOG_FILE_NAMES: "everything" }).exited;
         assert.equal(bad.code, 2);
         assert.match(bad.stdout, /LOG_FILE_NAMES: expected plain, hash or off, got \\"everything\\"/);
     });
@@ -63,7 +41,7 @@ describe("worker process", function () {
                     sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: names.slice(b * 10, b * 10 + 10).map((name, i) => ({ Id: String(i), MessageBody: name })) })),
                 ),
             );
-            const worker = startWorker({
+            const worker = startWorkerProcess({
                 SQS_QUEUE_URL: queue.url,
                 AWS_REGION: TEST_REGION,
                 AWS_ENDPOINT_URL_SQS: emulator.endpoint,

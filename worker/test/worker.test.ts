@@ -34,6 +34,7 @@ function optionsFor(queue: TestQueue, folders: DataFolders, overrides: Partial<W
         batchSize: 10,
         waitTimeSeconds: 1,
         visibilityTimeoutSeconds: 1,
+        createFolders: false,
         ...overrides,
     };
 }
@@ -121,6 +122,7 @@ describe("worker against the SQS emulator", function () {
             await waitFor("the message in the dead-letter queue", () => queueState(emulator, queue.deadLetterName).ready.includes("not-yet"), 15_000);
             assert.ok(worker.stats.missing >= 2, `retried: ${worker.stats.missing} receives`);
             assert.equal(worker.stats.deleted, 0);
+            assert.equal(worker.stats.faults, 0, "a missing file in a usable folder is the message's, not the worker's");
         });
 
         it("file arrives after its message: retried and then moved", async () => {
@@ -270,22 +272,48 @@ describe("worker against the SQS emulator", function () {
         assert.equal(events("moved")[0]?.via, "copy");
     });
 
-    it("a failing disk keeps the message (no delete without a durable move)", async () => {
-        const queue = createQueuePair(emulator, { maxReceiveCount: 10 });
+    it("a failing disk (EIO) is the worker's fault: the message is given back, not dead-lettered, and moved once the disk answers", async () => {
+        // Two faults cost two receives; a third receive within maxReceiveCount 3 moves it.
+        const queue = createQueuePair(emulator, { maxReceiveCount: 3 });
         writeSources(["stuck"]);
         let failures = 2;
         const flaky: FileSystem = {
             ...fsp,
             link: async (from, to) => {
-                if (failures-- > 0) throw Object.assign(new Error("EIO: i/o error"), { code: "EIO" });
+                if (failures-- > 0) throw Object.assign(new Error("EIO: i/o error, link"), { code: "EIO", path: String(from) });
                 return fsp.link(from, to);
             },
         };
         const worker = await run(queue, {}, { fileSystem: flaky });
         await send(queue, ["stuck"]);
-        await waitFor("the delete after two failures", () => worker.stats.deleted === 1, 15_000);
-        assert.equal(worker.stats.failed, 2);
+        await waitFor("the delete after two faults", () => worker.stats.deleted === 1, 15_000).catch((error: unknown) => {
+            throw new Error(`${String(error)}\n${logs.join("")}\n${JSON.stringify(worker.stats)}`);
+        });
+        assert.deepEqual([worker.stats.faults, worker.stats.returned, worker.stats.failed], [2, 2, 0]);
         assert.ok(fs.existsSync(path.join(folders.destination, "stuck" + SUFFIX)));
+        assert.equal(queueState(emulator, queue.deadLetterName).ready.length, 0);
+        const fault = events("worker-fault")[0];
+        assert.equal(fault?.level, "error");
+        assert.equal(fault?.code, "EIO");
+        assert.equal(fault?.folder, folders.source);
+        assert.equal(events("worker-fault-cleared").length, 2);
+    });
+
+    it("a failure of the file itself (no code of the file system's) stays the message's: kept, retried, counted as failed", async () => {
+        const queue = createQueuePair(emulator, { maxReceiveCount: 10 });
+        writeSources(["odd"]);
+        let failures = 2;
+        const odd: FileSystem = {
+            ...fsp,
+            link: async (from, to) => {
+                if (failures-- > 0) throw Object.assign(new Error("EINVAL: invalid argument, link"), { code: "EINVAL" });
+                return fsp.link(from, to);
+            },
+        };
+        const worker = await run(queue, {}, { fileSystem: odd });
+        await send(queue, ["odd"]);
+        await waitFor("the delete after two failures", () => worker.stats.deleted === 1, 15_000);
+        assert.deepEqual([worker.stats.failed, worker.stats.faults, worker.stats.returned], [2, 0, 0]);
     });
 
     it("on an empty queue only one loop polls; messages wake the others", async () => {

@@ -3,6 +3,7 @@
  * dead-letter queue, temporary data folders, and an SQS client pointed at the emulator.
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -116,4 +117,57 @@ export function workerProcessEnv(endpoint: string, queueUrl: string, folders: { 
         DESTINATION_DIR: folders.destination,
         ...extra,
     };
+}
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+/** The compiled worker and health check, as the image runs them. */
+export const WORKER_MAIN = path.join(ROOT, "worker", "dist", "main.js");
+export const WORKER_HEALTH = path.join(ROOT, "worker", "dist", "health.js");
+
+let built = false;
+/** Compiles worker/src to worker/dist, once per test process. */
+export function buildWorker(): void {
+    if (built) return;
+    execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "worker", "tsconfig.build.json")], { stdio: "inherit" });
+    built = true;
+}
+
+export interface WorkerProcessExit {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+}
+
+export interface WorkerProcess {
+    readonly child: ChildProcess;
+    readonly exited: Promise<WorkerProcessExit>;
+    /** stdout and stderr so far. */
+    output(): string;
+}
+
+/**
+ * Starts `script` (default the worker) as a child process with `env` (plus PATH and the dummy
+ * credentials); `uid` runs it as that user (and group), `prefix` runs it under a wrapper command.
+ */
+export function startWorkerProcess(env: Record<string, string>, options: { script?: string; uid?: number; prefix?: string[] } = {}): WorkerProcess {
+    const node = [process.execPath, "--no-deprecation", "--no-warnings", options.script ?? WORKER_MAIN];
+    const [command, ...args] = [...(options.prefix ?? []), ...node];
+    const child = spawn(command, args, {
+        env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+        ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+    });
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<WorkerProcessExit>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout })));
+    return { child, exited, output: () => stdout };
+}
+
+/** The JSON lines a worker printed, parsed (other lines skipped). */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+    return text
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
