@@ -1,0 +1,26 @@
+/** The pack's rules, all mandatory, in the order docs/residency.md lists them. */
+import type { Policies } from "@pulumi/policy";
+import { anywhereAllowedResourceTypes, anywhereNoAwsDataStores } from "./anywhere";
+import { externalTaskFileNamesHiddenInLogs, externalTaskHostVolumesOnly, externalTaskNoDataStoreReferences } from "./external-task";
+import { efsEncryptedAtRest, efsEncryptedInTransit, logGroupsExpire, queuesEncryptedAtRest, securityGroupsClosedToNetworks } from "./region";
+import { workerRolesNoDataStoreAccess } from "./roles";
+import type { StackKind } from "./stack";
+
+export const PACK_NAME = "ecs-anywhere-residency";
+
+/** Every rule, for a stack of this kind (rules that do not apply to it say so and pass). */
+export function residencyPolicies(kind: StackKind | undefined): Policies {
+    return [
+        anywhereAllowedResourceTypes(kind),
+        anywhereNoAwsDataStores(kind),
+        externalTaskHostVolumesOnly(kind),
+        externalTaskFileNamesHiddenInLogs(kind),
+        externalTaskNoDataStoreReferences(kind),
+        workerRolesNoDataStoreAccess(),
+        queuesEncryptedAtRest(),
+        efsEncryptedAtRest(),
+        efsEncryptedInTransit(),
+        securityGroupsClosedToNetworks(),
+        logGroupsExpire(),
+    ];
+}
