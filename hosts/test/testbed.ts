@@ -34,7 +34,11 @@ export interface HostOptions {
     readonly arch32?: boolean;
     /** Create the data folder. Default true. */
     readonly dataDir?: boolean;
+    /** The host keys its sshd serves, the first one being `publicHostKey`. Default ["ed25519"]. */
+    readonly hostKeyTypes?: readonly HostKeyType[];
 }
+
+export type HostKeyType = "ed25519" | "ecdsa" | "rsa";
 
 export interface RunResult {
     readonly status: number | null;
@@ -65,9 +69,24 @@ export class TestHost {
         this.installerLog = path.join(this.dir, "installer-invocations.log");
     }
 
-    /** `ssh-ed25519 AAAA...`: the host's public key, as a user pins it. */
+    /** The host key types its sshd serves. */
+    get hostKeyTypes(): readonly HostKeyType[] {
+        return this.options.hostKeyTypes ?? ["ed25519"];
+    }
+
+    /** `ssh-ed25519 AAAA...`: the host's (first) public key, as a user pins it. */
     get publicHostKey(): string {
-        return fs.readFileSync(path.join(this.dir, "ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+        return this.publicKeyOf(this.hostKeyTypes[0]);
+    }
+
+    /** The host's public key file of `type`, as `/etc/ssh/ssh_host_<type>_key.pub` is on a real host. */
+    hostKeyFile(type: HostKeyType): string {
+        return path.join(this.dir, `ssh_host_${type}_key.pub`);
+    }
+
+    /** `<type> AAAA...`: the host's public key of `type`, without its comment. */
+    publicKeyOf(type: HostKeyType): string {
+        return fs.readFileSync(this.hostKeyFile(type), "utf8").trim().split(" ").slice(0, 2).join(" ");
     }
 
     /** Where the host's own writes to `/etc`, `/usr`, `/var` land (the overlay's upper folder). */
@@ -97,14 +116,16 @@ export class TestHost {
         fs.chmodSync(this.hostPath("/usr/local/sbin/systemctl"), 0o755);
         if (this.options.dataDir !== false) fs.mkdirSync(this.dataDir);
 
-        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(this.dir, "ssh_host_ed25519_key")]);
+        for (const type of this.hostKeyTypes) {
+            execFileSync("ssh-keygen", ["-q", "-t", type, ...(type === "rsa" ? ["-b", "2048"] : []), "-N", "", "-f", path.join(this.dir, `ssh_host_${type}_key`)]);
+        }
         fs.writeFileSync(path.join(this.dir, "authorized_keys"), fs.readFileSync(`${this.bed.clientKey}.pub`));
         fs.writeFileSync(
             path.join(this.dir, "sshd_config"),
             [
                 `ListenAddress ${this.address}`,
                 "Port 22",
-                `HostKey ${path.join(this.dir, "ssh_host_ed25519_key")}`,
+                ...this.hostKeyTypes.map((type) => `HostKey ${path.join(this.dir, `ssh_host_${type}_key`)}`),
                 `PidFile ${path.join(this.dir, "sshd.pid")}`,
                 `AuthorizedKeysFile ${path.join(this.dir, "authorized_keys")}`,
                 "PermitRootLogin prohibit-password",

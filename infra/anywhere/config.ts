@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { LogFileNames } from "../../worker/src/options";
 import { NAMESPACE, parseValue, pulumiConfigReader, type ConfigReader } from "../region/config";
 import { ConfigError, oneOf, wholeNumber } from "../validate";
+import { HostKeyError, parseHostKey, pinInstructions } from "./host-key";
 
 export interface HostConfig {
     /** Name in messages and resource names: lower-case letters, digits and dashes. */
@@ -13,15 +14,18 @@ export interface HostConfig {
     readonly address: string;
     readonly port: number;
     readonly user: string;
-    /** The host's public key (`ssh-ed25519 AAAA...`); without it the host is not verified. */
+    /** The host's ed25519 or ECDSA public key (`ssh-ed25519 AAAA...`); required unless `insecureIgnoreHostKey`. */
     readonly hostKey?: string;
+    /** Reach the host without checking its identity (a throw-away test host only). Default false. */
+    readonly insecureIgnoreHostKey: boolean;
 }
 
 export interface BastionConfig {
     readonly address: string;
     readonly port: number;
     readonly user: string;
-    readonly hostKey?: string;
+    /** The bastion's ed25519 or ECDSA public key; required. */
+    readonly hostKey: string;
 }
 
 export interface AnywhereConfig {
@@ -64,7 +68,6 @@ export const OFFICIAL_INSTALLER_URL = "https://amazon-ecs-agent.s3.amazonaws.com
 export const MAX_HOSTS_PER_ACTIVATION = 1000;
 
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
-const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}$/;
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 const ADDRESS = /^[A-Za-z0-9.:-]{1,253}$/;
 
@@ -72,12 +75,23 @@ function key(name: string): string {
     return `${NAMESPACE}:${name}`;
 }
 
-function endpoint(where: string, raw: unknown, requireName: boolean): { address: string; port: number; user: string; hostKey?: string; name?: string } {
+interface Endpoint {
+    readonly name?: string;
+    readonly address: string;
+    readonly port: number;
+    readonly user: string;
+    readonly hostKey?: string;
+    readonly insecureIgnoreHostKey?: boolean;
+}
+
+/** A host (`requireName`) or the bastion, as configured; its hostKey checked, not yet required. */
+function endpoint(where: string, raw: unknown, requireName: boolean): Endpoint {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw new ConfigError(where, raw, "expected an object such as {name: pi-1, address: 192.0.2.10, user: ubuntu, hostKey: \"ssh-ed25519 AAAA...\"}");
     }
     const entry = raw as Record<string, unknown>;
-    const known = new Set(["name", "address", "port", "user", "hostKey"]);
+    // The bastion has no name, and no opt-out: it carries every host's connection.
+    const known = new Set(requireName ? ["name", "address", "port", "user", "hostKey", "insecureIgnoreHostKey"] : ["address", "port", "user", "hostKey"]);
     for (const field of Object.keys(entry)) {
         if (!known.has(field)) throw new ConfigError(`${where}.${field}`, entry[field], `unknown field; the fields are ${[...known].join(", ")}`);
     }
@@ -91,16 +105,60 @@ function endpoint(where: string, raw: unknown, requireName: boolean): { address:
         throw new ConfigError(`${where}.user`, entry.user, "expected the SSH user, e.g. ubuntu (root or with passwordless sudo)");
     }
     const port = wholeNumber(`${where}.port`, entry.port ?? 22, 1, 65535);
-    if (entry.hostKey !== undefined && (typeof entry.hostKey !== "string" || !HOST_KEY.test(entry.hostKey.trim()))) {
-        throw new ConfigError(`${where}.hostKey`, entry.hostKey, "expected the host's public key as `ssh-keyscan -t ed25519 <address>` prints it, without the address: ssh-ed25519 AAAA...");
+    const who = requireName ? `host ${entry.name as string} (${entry.address})` : `the bastion (${entry.address})`;
+    let hostKey: string | undefined;
+    if (entry.hostKey !== undefined) {
+        if (typeof entry.hostKey !== "string") {
+            throw new ConfigError(`${where}.hostKey`, entry.hostKey, `${who}: expected the host's public key as text, e.g. ssh-ed25519 AAAA...`);
+        }
+        try {
+            hostKey = parseHostKey(entry.hostKey, { address: entry.address, port }).key;
+        } catch (error) {
+            if (!(error instanceof HostKeyError)) throw error;
+            throw new ConfigError(`${where}.hostKey`, entry.hostKey, `${who}: ${error.message}`);
+        }
+    }
+    const insecure = entry.insecureIgnoreHostKey ?? false;
+    if (typeof insecure !== "boolean") throw new ConfigError(`${where}.insecureIgnoreHostKey`, insecure, "set it to true or false");
+    if (insecure && hostKey !== undefined) {
+        throw new ConfigError(`${where}.insecureIgnoreHostKey`, insecure, `${who} has a hostKey, which is checked: remove insecureIgnoreHostKey (or the hostKey, to skip the check)`);
     }
     return {
-        ...(requireName ? { name: entry.name as string } : {}),
+        ...(requireName ? { name: entry.name as string, insecureIgnoreHostKey: insecure } : {}),
         address: entry.address,
         port,
         user: entry.user,
-        ...(entry.hostKey === undefined ? {} : { hostKey: (entry.hostKey as string).trim() }),
+        ...(hostKey === undefined ? {} : { hostKey }),
     };
+}
+
+/**
+ * Fails closed: a host (unless it opts out) or the bastion without `hostKey` stops the run. Over that
+ * first connection goes the activation code, so a machine in the middle could register itself.
+ * One error for all of them, naming each and the commands that print their keys.
+ */
+function requireHostKeys(hosts: readonly HostConfig[], bastion: Endpoint | undefined): void {
+    const missing = [
+        ...hosts.flatMap((host, i) =>
+            host.hostKey === undefined && !host.insecureIgnoreHostKey
+                ? [{ key: `${key("hosts")}[${i}].hostKey`, who: `host ${host.name} (${host.address})`, why: "the activation code goes over that connection", target: host, isHost: true }]
+                : [],
+        ),
+        ...(bastion !== undefined && bastion.hostKey === undefined
+            ? [{ key: `${key("bastion")}.hostKey`, who: `the bastion (${bastion.address})`, why: "every host's connection goes through it", target: bastion, isHost: false }]
+            : []),
+    ];
+    if (missing.length === 0) return;
+    const [first, ...others] = missing;
+    const also = others.length > 0 ? ` (also without a key: ${others.map((m) => `${m.who} at \`${m.key}\``).join(", ")})` : "";
+    const someHost = missing.some((m) => m.isHost);
+    const throughBastion = bastion !== undefined && someHost ? "; for hosts reached through the bastion, run the scan on the bastion" : "";
+    const optOut = someHost ? ". Only for a throw-away test host: set `insecureIgnoreHostKey: true` on it instead" : "";
+    throw new ConfigError(
+        first.key,
+        undefined,
+        `${first.who} would be reached without checking its identity, and ${first.why}${also}. ` + `Pin each key: ${pinInstructions(missing.map((m) => m.target))}${throughBastion}${optOut}`,
+    );
 }
 
 export interface AnywhereContext {
@@ -148,7 +206,10 @@ export function loadAnywhereConfig(
     }
 
     const rawBastion = get("bastion");
-    const bastion = rawBastion === undefined ? undefined : (endpoint(key("bastion"), rawBastion, false) as BastionConfig);
+    const bastionEndpoint = rawBastion === undefined ? undefined : endpoint(key("bastion"), rawBastion, false);
+    requireHostKeys(hosts, bastionEndpoint);
+    // Checked just above: a bastion here has its hostKey.
+    const bastion = bastionEndpoint as BastionConfig | undefined;
 
     const dataDir = get("dataDir") ?? "/data";
     if (typeof dataDir !== "string" || !/^\/[^\0]*$/.test(dataDir) || dataDir.split("/").includes("..")) {

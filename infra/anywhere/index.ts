@@ -1,22 +1,21 @@
 /**
  * The anywhere program: reads the region stack's outputs, makes a cluster, the instance role and
- * an SSM activation, registers each configured host over SSH (preflight, install, data folders,
- * verify), and runs the worker there as an EXTERNAL service. `pulumi destroy` undoes it in order:
- * service, AWS-side deregistration, host-side clean-up.
+ * an SSM activation, one `ManagedHost` per configured host (preflight, install, data folders,
+ * verify over SSH; the registration in AWS), and runs the worker there as an EXTERNAL service.
+ * `pulumi destroy` undoes it in order: service, AWS-side deregistration, host-side clean-up.
  */
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { REGION_OUTPUTS } from "../region/index";
 import { pulumiConfigReader, type ConfigReader } from "../region/config";
 import { workerContainerDefinition } from "../worker-task";
 import { activationWindow, registrationLimit } from "./activation";
-import { loadAnywhereConfig, type AnywhereConfig, type AnywhereContext, type HostConfig } from "./config";
-import { HostRegistration } from "./deregister";
-import { hostCommands, installInput, parseVerifyOutput } from "./host-commands";
+import { loadAnywhereConfig, type AnywhereConfig, type AnywhereContext } from "./config";
+import { ManagedHost, type HostLifecycleSettings, type SshAccess } from "./managed-host";
 import { shellQuote } from "./remote-script";
 
 export { loadAnywhereConfig } from "./config";
+export { ManagedHost, sshConnection, type ManagedHostArgs, type SshAccess } from "./managed-host";
 
 export type RegionStackOutputs = Record<(typeof REGION_OUTPUTS)[number], pulumi.Output<string>>;
 
@@ -50,27 +49,24 @@ export function manualInstallCommand(installerUrl: string, region: string, clust
     );
 }
 
-function connectionFor(host: HostConfig, config: AnywhereConfig): command.types.input.remote.ConnectionArgs {
-    const credentials = config.sshPrivateKey !== undefined ? { privateKey: config.sshPrivateKey } : { agentSocketPath: config.sshAgentSocket };
+/** How the hosts are reached: the key or agent, and the bastion. */
+function sshAccessOf(config: AnywhereConfig): SshAccess {
     return {
-        host: host.address,
-        port: host.port,
-        user: host.user,
-        ...credentials,
-        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
-        dialErrorLimit: 10,
-        perDialTimeout: 15,
-        ...(config.bastion
-            ? {
-                  proxy: {
-                      host: config.bastion.address,
-                      port: config.bastion.port,
-                      user: config.bastion.user,
-                      ...credentials,
-                      ...(config.bastion.hostKey ? { hostKey: config.bastion.hostKey } : {}),
-                  },
-              }
-            : {}),
+        ...(config.sshPrivateKey !== undefined ? { privateKey: config.sshPrivateKey } : { agentSocketPath: config.sshAgentSocket }),
+        ...(config.bastion ? { bastion: config.bastion } : {}),
+    };
+}
+
+/** The host steps' settings shared by every host of the stack. */
+function lifecycleSettingsOf(config: AnywhereConfig): HostLifecycleSettings {
+    return {
+        dataDir: config.dataDir,
+        installerUrl: config.installerUrl,
+        ...(config.installerSha256 ? { installerSha256: config.installerSha256 } : {}),
+        reregister: config.reregister,
+        verifyTimeoutSeconds: config.verifyTimeoutSeconds,
+        ...(config.ssmEndpoint ? { ssmEndpoint: config.ssmEndpoint } : {}),
+        ...(config.ecsEndpoint ? { ecsEndpoint: config.ecsEndpoint } : {}),
     };
 }
 
@@ -81,24 +77,14 @@ export interface AnywhereProgramOptions {
     readonly now?: Date;
 }
 
-/** One host's resources, in lifecycle order. */
-export interface HostResources {
-    readonly preflight: command.remote.Command;
-    readonly install: command.remote.Command;
-    /** The options the install command was created with (delete before replace, ignored stdin). */
-    readonly installOptions: pulumi.CustomResourceOptions;
-    readonly data: command.remote.Command;
-    readonly verify: command.remote.Command;
-    readonly registration: HostRegistration;
-}
-
 /** Everything the program made, for tests to read; `outputs` are the stack's outputs. */
 export interface AnywhereDeployment {
     readonly config: AnywhereConfig;
     readonly cluster: aws.ecs.Cluster;
     readonly instanceRole: aws.iam.Role;
     readonly activation: aws.ssm.Activation;
-    readonly hosts: Readonly<Record<string, HostResources>>;
+    /** One component per host, by host name. */
+    readonly hosts: Readonly<Record<string, ManagedHost>>;
     readonly taskDefinition: aws.ecs.TaskDefinition;
     readonly service: aws.ecs.Service;
     /** What the service was told to wait for. */
@@ -115,10 +101,6 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
     const stack = pulumi.getStack();
     const name = `ecs-anywhere-${stack}`;
     const region = readRegionStack(config.regionStack);
-
-    for (const host of config.hosts.filter((h) => !h.hostKey)) {
-        pulumi.log.warn(`host ${host.name} (${host.address}) has no hostKey: its identity is not verified; pin it with the key \`ssh-keyscan -t ed25519 ${host.address}\` prints`);
-    }
 
     // Named after the stack, so anywhere-berlin and anywhere-pi never collide.
     const cluster = new aws.ecs.Cluster(`${name}-cluster`, { name, settings: [{ name: "containerInsights", value: "disabled" }] });
@@ -147,63 +129,19 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
     );
     const activationCode = pulumi.secret(activation.activationCode);
 
-    const verifications: command.remote.Command[] = [];
-    const registrations: HostRegistration[] = [];
-    const hostResources: Record<string, HostResources> = {};
-    const hostOutputs: Record<string, pulumi.Output<{ managedInstanceId: string; containerInstanceArn: string }>> = {};
-
-    // No dependency between hosts: Pulumi runs them in parallel.
+    // One component per host; no dependency between hosts, so Pulumi registers them in parallel.
+    const hosts: Record<string, ManagedHost> = {};
     for (const host of config.hosts) {
-        const prefix = `${name}-${host.name}`;
-        const connection = connectionFor(host, config);
-        const commands = pulumi.all([region.region, cluster.name]).apply(([regionName, clusterName]) =>
-            hostCommands({
-                hostName: host.name,
-                region: regionName,
-                cluster: clusterName,
-                dataDir: config.dataDir,
-                installerUrl: config.installerUrl,
-                ...(config.installerSha256 ? { installerSha256: config.installerSha256 } : {}),
-                reregister: config.reregister,
-                verifyTimeoutSeconds: config.verifyTimeoutSeconds,
-                ...(config.ssmEndpoint ? { ssmEndpoint: config.ssmEndpoint } : {}),
-                ...(config.ecsEndpoint ? { ecsEndpoint: config.ecsEndpoint } : {}),
-            }),
-        );
-        const triggers = [host.address, host.port, host.user, config.dataDir];
-
-        const preflight = new command.remote.Command(`${prefix}-preflight`, { connection, create: commands.preflight, triggers });
-        const installOptions: pulumi.CustomResourceOptions = {
-            dependsOn: [preflight],
-            // Its delete deregisters the host: the old registration goes before a new one is made.
-            deleteBeforeReplace: true,
-            // A renewed activation must not re-run installs on hosts already registered.
-            ignoreChanges: ["stdin"],
-        };
-        const install = new command.remote.Command(
-            `${prefix}-install`,
-            {
-                connection,
-                create: commands.install,
-                delete: commands.deregister,
-                // The code and id go on standard input: a failed command prints its command line, never its input.
-                stdin: pulumi.secret(pulumi.all([activationCode, activation.id]).apply(([code, id]) => installInput(code, id))),
-                triggers: [...triggers, cluster.arn],
-            },
-            installOptions,
-        );
-        const data = new command.remote.Command(`${prefix}-data`, { connection, create: commands.prepareData, triggers }, { dependsOn: [install] });
-        const verify = new command.remote.Command(`${prefix}-verify`, { connection, create: commands.verify, triggers: [...triggers, cluster.arn] }, { dependsOn: [install, data] });
-        const ids = verify.stdout.apply((stdout) => parseVerifyOutput(host.name, stdout));
-        const registration = new HostRegistration(
-            `${prefix}-registration`,
-            { region: region.region, cluster: cluster.name, containerInstanceArn: ids.containerInstanceArn, managedInstanceId: ids.managedInstanceId },
-            { dependsOn: [verify] },
-        );
-        verifications.push(verify);
-        registrations.push(registration);
-        hostResources[host.name] = { preflight, install, installOptions, data, verify, registration };
-        hostOutputs[host.name] = ids;
+        hosts[host.name] = new ManagedHost(`${name}-${host.name}`, {
+            host,
+            ssh: sshAccessOf(config),
+            region: region.region,
+            clusterName: cluster.name,
+            clusterArn: cluster.arn,
+            activationId: activation.id,
+            activationCode,
+            settings: lifecycleSettingsOf(config),
+        });
     }
 
     const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
@@ -234,7 +172,8 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
             ),
     });
 
-    const serviceDependsOn = [...verifications, ...registrations];
+    // Waiting on a component waits on all its children: every host verified and registered.
+    const serviceDependsOn = Object.values(hosts);
     const service = new aws.ecs.Service(
         `${name}-service`,
         {
@@ -264,7 +203,9 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
                 manualInstallCommand(config.installerUrl, regionName, clusterName, id, code),
             ),
         ),
-        hosts: pulumi.all(hostOutputs),
+        hosts: pulumi.all(
+            Object.fromEntries(Object.entries(hosts).map(([hostName, host]) => [hostName, pulumi.all({ managedInstanceId: host.managedInstanceId, containerInstanceArn: host.containerInstanceArn })])),
+        ),
     };
-    return { config, cluster, instanceRole, activation, hosts: hostResources, taskDefinition, service, serviceDependsOn, outputs };
+    return { config, cluster, instanceRole, activation, hosts, taskDefinition, service, serviceDependsOn, outputs };
 }

@@ -9,7 +9,9 @@ import { activationWindow, registrationLimit } from "../anywhere/activation";
 import { loadAnywhereConfig } from "../anywhere/config";
 import { deregisterHost, isAlreadyGone, type DeregistrationApi } from "../anywhere/deregister";
 import { hostCommands, installInput, parseVerifyOutput } from "../anywhere/host-commands";
+import { HostKeyError, keyscanCommand, parseHostKey } from "../anywhere/host-key";
 import { buildAnywhere, readRegionStack, type AnywhereDeployment } from "../anywhere/index";
+import { sshConnection, unverifiedHostWarning, type ManagedHost } from "../anywhere/managed-host";
 import { HOST_STEPS, remoteScriptCommand, shellQuote } from "../anywhere/remote-script";
 import { regionProgram } from "../region/index";
 import { ConfigError } from "../validate";
@@ -20,6 +22,13 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (value: unknown): boolean => typeof value === "object" && value !== null && SECRET_SIG in value;
 const TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAmock\n-----END OPENSSH PRIVATE KEY-----\n";
 const NOW = new Date("2026-11-22T12:00:00Z");
+/** Real public keys (made with ssh-keygen for these tests), as `ssh-keyscan` prints them without the address. */
+const ED25519_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKbgTuHxX1FxGpNRpCbdHnmT2cH6R5wdyNnRY/WMIYju";
+const ECDSA_256_KEY = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBIle6U0yTD8KXb07yrlTA/wZRsWhYjRegsrUcPCSizPoDIMWrlUEsZIY717xaWGZ2MXYPsjSqTR+m8knPPHBYlg=";
+const ECDSA_384_KEY =
+    "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBM5vuGULAQXPNYWIS43JA6RkMKcmqhBn3p7/AX9fko8o3+ZSf+06VqZIeUrgwjSe6S+p+B8nK20j/e2CD7zCHh5WTLFZYmBKWMepbS+UpT0F6eDvWgcLQ3VhJzNr7LoQZA==";
+const RSA_KEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC8FIyr/usGuVkQSHApxEPEbmHUuxQPnvFe0z0rJJErfk7f8ojPHaBefemebutr44o30r6zmVrI";
+const HOST_STEP_NAMES = ["preflight", "install", "data", "verify", "registration"] as const;
 
 export const REGION_STACK_OUTPUTS = {
     region: MOCK_REGION,
@@ -45,6 +54,11 @@ async function runAnywhere(stack = "anywhere", extra: Record<string, unknown> = 
     await settle();
     return { deployment, outputs };
 }
+
+/** The URN the SDK gives a resource (with its parent's type), not the mock's flat one. */
+const urnOf = (resource: pulumi.Resource) => promiseOf(resource.urn);
+/** A host component's children, by step. */
+const stepsOf = (host: ManagedHost) => ({ preflight: host.preflight, install: host.install, data: host.data, verify: host.verify, registration: host.registration });
 
 const commandsOf = (host: string) => ofType("command:remote:Command").filter((c) => c.name.includes(`-${host}-`));
 
@@ -151,6 +165,11 @@ describe("anywhere stack", function () {
                 assert.match(String(connection.hostKey), /^ssh-ed25519 AAAA/);
             }
         });
+        it("never asks a host's sshd to accept PULUMI_COMMAND_* variables: addPreviousOutputInEnv is false on every remote command", () => {
+            const commands = ofType("command:remote:Command");
+            assert.equal(commands.length, 2 * 4);
+            for (const command of commands) assert.equal(command.inputs.addPreviousOutputInEnv, false, `${command.urn}: addPreviousOutputInEnv is ${command.inputs.addPreviousOutputInEnv}`);
+        });
         it("registers hosts in parallel: no host waits for another", () => {
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const deps = (host.installOptions.dependsOn as unknown[]) ?? [];
@@ -164,6 +183,47 @@ describe("anywhere stack", function () {
                 assert.equal(registration.inputs.cluster, "ecs-anywhere-anywhere");
                 assert.equal(registration.inputs.region, MOCK_REGION);
             }
+        });
+    });
+
+    describe("one ManagedHost component per host", () => {
+        it("is one component per configured host, named after stack and host", async () => {
+            const components = ofType("ecs-anywhere:hosts:ManagedHost");
+            assert.deepEqual(components.map((c) => c.name).sort(), ["ecs-anywhere-anywhere-dc-vm-1", "ecs-anywhere-anywhere-pi-1"]);
+            assert.deepEqual(Object.keys(deployment.hosts).sort(), ["dc-vm-1", "pi-1"]);
+            for (const [name, host] of Object.entries(deployment.hosts)) {
+                assert.equal(await urnOf(host), `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost::ecs-anywhere-anywhere-${name}`);
+            }
+        });
+        it("parents every host resource to its host's component, under the names they had before", async () => {
+            for (const [name, host] of Object.entries(deployment.hosts)) {
+                for (const [step, child] of Object.entries(stepsOf(host))) {
+                    const type = step === "registration" ? "pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration" : "command:remote:Command";
+                    assert.equal(await urnOf(child), `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost$${type}::ecs-anywhere-anywhere-${name}-${step}`);
+                }
+            }
+            // Nothing of a host's lifecycle is made outside the components.
+            const hostResources = recorded.filter((r) => r.type === "command:remote:Command" || r.type.endsWith(":HostRegistration"));
+            assert.equal(hostResources.length, Object.keys(deployment.hosts).length * HOST_STEP_NAMES.length);
+        });
+        it("aliases each child to its URN at the top of the stack, so a stack made before the component keeps its hosts registered", async () => {
+            for (const [name, host] of Object.entries(deployment.hosts)) {
+                for (const [step, child] of Object.entries(stepsOf(host))) {
+                    // The SDK's own resolution of the child's aliases (what it sends the engine).
+                    const aliases = await Promise.all(((child as unknown as { __aliases: pulumi.Output<string>[] }).__aliases ?? []).map(promiseOf));
+                    const type = step === "registration" ? "pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration" : "command:remote:Command";
+                    assert.deepEqual(aliases, [`urn:pulumi:anywhere::ecs-anywhere::${type}::ecs-anywhere-anywhere-${name}-${step}`], `${name} ${step}`);
+                }
+            }
+        });
+        it("outputs the ids verify reported, as the stack's hosts output does", async () => {
+            const hosts = outputs.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>;
+            for (const [name, host] of Object.entries(deployment.hosts)) {
+                const ids = parseVerifyOutput(name, await promiseOf(host.verify.stdout));
+                assert.deepEqual({ managedInstanceId: await promiseOf(host.managedInstanceId), containerInstanceArn: await promiseOf(host.containerInstanceArn) }, ids);
+                assert.deepEqual(hosts[name], ids);
+            }
+            assert.notEqual(hosts["pi-1"].managedInstanceId, hosts["dc-vm-1"].managedInstanceId);
         });
     });
 
@@ -182,9 +242,8 @@ describe("anywhere stack", function () {
             assert.equal(service.inputs.desiredCount, 2);
             assert.deepEqual(service.inputs.placementConstraints, [{ type: "distinctInstance" }]);
             assert.equal(service.inputs.loadBalancers, undefined);
-            const verifies = Object.values(deployment.hosts).map((h) => h.verify);
-            for (const verify of verifies) assert.ok(deployment.serviceDependsOn.includes(verify), "service waits for every host's verify");
-            for (const registration of Object.values(deployment.hosts).map((h) => h.registration)) assert.ok(deployment.serviceDependsOn.includes(registration));
+            // Waiting on a component waits on every child: each host's verify and registration.
+            assert.deepEqual([...deployment.serviceDependsOn], Object.values(deployment.hosts), "the service waits for every host's component");
         });
         // Runs the region program under mocks too, so it comes last in this block.
         it("differs from the region task only in log prefix, file-name log mode and sizing", async () => {
@@ -202,7 +261,7 @@ describe("anywhere stack", function () {
             assert.deepEqual(differences, ["cpu", "environment", "logConfiguration", "memory", "memoryReservation"]);
             const env = (d: Record<string, unknown>) => Object.fromEntries((d.environment as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
             const [envA, envB] = [env(inRegion), env(external)];
-            assert.deepEqual(Object.keys({ ...envA, ...envB }).filter((k) => envA[k] !== envB[k]), ["LOG_FILE_NAMES"]);
+            assert.deepEqual(Object.keys({ ...envA, ...envB }).filter((k) => envA[k] !== envB[k]), ["CREATE_FOLDERS", "LOG_FILE_NAMES"]);
             assert.deepEqual([envA.LOG_FILE_NAMES, envB.LOG_FILE_NAMES], ["plain", "hash"]);
             const logs = (d: Record<string, unknown>) => (d.logConfiguration as { options: Record<string, string> }).options;
             assert.deepEqual({ ...logs(external), "awslogs-stream-prefix": "region" }, logs(inRegion));
@@ -260,6 +319,147 @@ describe("several anywhere stacks on one region stack", function () {
     });
 });
 
+describe("host identity fails closed", function () {
+    this.timeout(60_000);
+    const hostsWith = (changes: Record<string, unknown>[]) => [
+        { name: "dc-vm-1", address: "192.0.2.10", user: "ubuntu", hostKey: ED25519_KEY, ...changes[0] },
+        { name: "pi-1", address: "192.0.2.20", port: 2222, user: "pi", hostKey: ECDSA_256_KEY, ...changes[1] },
+    ];
+    const withoutKey = (host: Record<string, unknown>) => Object.fromEntries(Object.entries(host).filter(([k]) => k !== "hostKey"));
+
+    /** Runs the program under mocks and returns what it threw (and that nothing was registered). */
+    async function refusal(extra: Record<string, unknown>): Promise<Error> {
+        await setupMocks({ stack: "anywhere", config: anywhereConfig(extra), secretKeys: ["ecs-anywhere:sshPrivateKey"], stackOutputs: REGION_STACK_OUTPUTS });
+        let thrown: unknown;
+        try {
+            buildAnywhere({ now: NOW, context: { organization: "organization", project: "ecs-anywhere" } });
+        } catch (error) {
+            thrown = error;
+        }
+        await settle();
+        assert.ok(thrown instanceof ConfigError, `expected a ConfigError, got ${String(thrown)}`);
+        assert.deepEqual(recorded.map((r) => r.urn), [], "no resource is registered, not even the stack reference");
+        return thrown;
+    }
+
+    it("a host without hostKey stops the run before any resource, naming it and the ssh-keyscan command to check at its console", async () => {
+        const hosts = hostsWith([{}, {}]);
+        const error = await refusal({ "ecs-anywhere:hosts": [hosts[0], withoutKey(hosts[1])] });
+        assert.match(error.message, /^`ecs-anywhere:hosts\[1\]\.hostKey` is not set: host pi-1 \(192\.0\.2\.20\) would be reached without checking its identity/);
+        assert.ok(error.message.includes("`ssh-keyscan -t ed25519 -p 2222 192.0.2.20`"), error.message);
+        assert.ok(error.message.includes("`npm run --silent host-keys -- 192.0.2.20:2222`"), error.message);
+        assert.ok(error.message.includes("`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`"), "says how to check it at the host's console");
+        assert.ok(error.message.includes("`insecureIgnoreHostKey: true`"), "names the opt-out");
+        assert.ok(!error.message.includes("dc-vm-1"), "the pinned host is not blamed");
+    });
+
+    it("names every host without a key in one error", async () => {
+        const hosts = hostsWith([{}, {}]);
+        const error = await refusal({ "ecs-anywhere:hosts": hosts.map(withoutKey) });
+        assert.match(error.message, /^`ecs-anywhere:hosts\[0\]\.hostKey` is not set: host dc-vm-1 \(192\.0\.2\.10\)/);
+        assert.match(error.message, /also without a key: host pi-1 \(192\.0\.2\.20\) at `ecs-anywhere:hosts\[1\]\.hostKey`/);
+        assert.ok(error.message.includes("`ssh-keyscan -t ed25519 192.0.2.10`, `ssh-keyscan -t ed25519 -p 2222 192.0.2.20`"), error.message);
+        assert.ok(error.message.includes("host-keys -- 192.0.2.10 192.0.2.20:2222"), error.message);
+    });
+
+    it("a bastion without hostKey stops the run too; it has no opt-out", async () => {
+        const error = await refusal({ "ecs-anywhere:bastion": { address: "198.51.100.5", user: "jump" } });
+        assert.match(error.message, /^`ecs-anywhere:bastion\.hostKey` is not set: the bastion \(198\.51\.100\.5\) would be reached without checking its identity/);
+        assert.match(error.message, /every host's connection goes through it/);
+        assert.ok(error.message.includes("`ssh-keyscan -t ed25519 198.51.100.5`"), error.message);
+        assert.ok(!error.message.includes("insecureIgnoreHostKey"), "no opt-out is offered for the bastion");
+        const optOut = await refusal({ "ecs-anywhere:bastion": { address: "198.51.100.5", user: "jump", insecureIgnoreHostKey: true } });
+        assert.match(optOut.message, /`ecs-anywhere:bastion\.insecureIgnoreHostKey` is true: unknown field; the fields are address, port, user, hostKey/);
+    });
+
+    it("tells hosts behind the bastion to scan from the bastion", async () => {
+        const hosts = hostsWith([{}, {}]);
+        const error = await refusal({ "ecs-anywhere:hosts": [withoutKey(hosts[0]), hosts[1]], "ecs-anywhere:bastion": { address: "198.51.100.5", user: "jump", hostKey: ED25519_KEY } });
+        assert.match(error.message, /host dc-vm-1 .*for hosts reached through the bastion, run the scan on the bastion/);
+    });
+
+    it("an ssh-rsa key is refused before any resource, naming the host and the ed25519 fix", async () => {
+        const error = await refusal({ "ecs-anywhere:hosts": hostsWith([{}, { hostKey: RSA_KEY }]) });
+        assert.match(error.message, /^`ecs-anywhere:hosts\[1\]\.hostKey` is "ssh-rsa AAAA.*": host pi-1 \(192\.0\.2\.20\): an RSA host key cannot be pinned: .*SHA-1 `ssh-rsa`.*OpenSSH 8\.8/);
+        assert.ok(error.message.includes("Pin the host's ed25519 key instead: `ssh-keyscan -t ed25519 -p 2222 192.0.2.20`"), error.message);
+        assert.ok(error.message.includes("`sudo ssh-keygen -A`"), "says how a host without an ed25519 key gets one");
+        const bastion = await refusal({ "ecs-anywhere:bastion": { address: "198.51.100.5", user: "jump", hostKey: RSA_KEY } });
+        assert.match(bastion.message, /^`ecs-anywhere:bastion\.hostKey` is "ssh-rsa .*": the bastion \(198\.51\.100\.5\): an RSA host key cannot be pinned/);
+    });
+
+    it("insecureIgnoreHostKey: true lets a host through unverified, with a warning naming it; the others stay pinned", async () => {
+        const warnings: string[] = [];
+        const warn = console.warn;
+        // Without an engine, pulumi.log.warn writes to console.warn.
+        console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(" "));
+        let deployment: AnywhereDeployment;
+        try {
+            const hosts = hostsWith([{}, {}]);
+            ({ deployment } = await runAnywhere("anywhere", { "ecs-anywhere:hosts": [hosts[0], { ...withoutKey(hosts[1]), insecureIgnoreHostKey: true }] }));
+        } finally {
+            console.warn = warn;
+        }
+        const hostKeyOf = (host: string) => commandsOf(host).map((c) => (c.inputs.connection as { value: Record<string, unknown> }).value.hostKey);
+        assert.deepEqual(hostKeyOf("pi-1"), [undefined, undefined, undefined, undefined], "pi-1 is reached without a pinned key");
+        assert.deepEqual(hostKeyOf("dc-vm-1"), [ED25519_KEY, ED25519_KEY, ED25519_KEY, ED25519_KEY]);
+        assert.equal(deployment.config.hosts[1].insecureIgnoreHostKey, true);
+        const expected = unverifiedHostWarning(deployment.config.hosts[1]);
+        assert.match(expected, /^host pi-1 \(192\.0\.2\.20\) has insecureIgnoreHostKey: its identity is not verified/);
+        assert.deepEqual(warnings.filter((w) => w.includes("insecureIgnoreHostKey")), [`warning: [runtime] ${expected}`]);
+    });
+
+    it("a pinned ECDSA key reaches the connection as configured; the bastion's goes to the proxy", () => {
+        const config = loadAnywhereConfig(
+            readerOf(anywhereConfig({ "ecs-anywhere:hosts": hostsWith([{}, {}]), "ecs-anywhere:bastion": { address: "198.51.100.5", user: "jump", hostKey: `${ECDSA_384_KEY} root@bastion` } })),
+            { organization: "org", project: "ecs-anywhere" },
+        );
+        const connection = sshConnection(config.hosts[1], { privateKey: TEST_KEY, ...(config.bastion ? { bastion: config.bastion } : {}) });
+        assert.equal(connection.hostKey, ECDSA_256_KEY);
+        assert.deepEqual(connection.proxy, { host: "198.51.100.5", port: 22, user: "jump", privateKey: TEST_KEY, hostKey: ECDSA_384_KEY });
+    });
+});
+
+describe("host keys", () => {
+    const target = { address: "192.0.2.20", port: 22 };
+    const refusedFor = (text: string) => {
+        try {
+            parseHostKey(text, target);
+        } catch (error) {
+            assert.ok(error instanceof HostKeyError, String(error));
+            return error.message;
+        }
+        assert.fail(`accepted ${text}`);
+    };
+
+    it("accepts ed25519 and ECDSA keys, with or without a comment", () => {
+        assert.deepEqual(parseHostKey(ED25519_KEY, target), { type: "ssh-ed25519", key: ED25519_KEY });
+        assert.deepEqual(parseHostKey(`  ${ECDSA_256_KEY} root@pi-1\n`, target), { type: "ecdsa-sha2-nistp256", key: ECDSA_256_KEY });
+        assert.deepEqual(parseHostKey(ECDSA_384_KEY, target), { type: "ecdsa-sha2-nistp384", key: ECDSA_384_KEY });
+    });
+    it("refuses ssh-rsa: the provider would offer only SHA-1 signatures", () => {
+        assert.match(refusedFor(RSA_KEY), /an RSA host key cannot be pinned.*Pin the host's ed25519 key instead: `ssh-keyscan -t ed25519 192\.0\.2\.20`/);
+    });
+    it("refuses DSA and security-key types, naming the accepted ones", () => {
+        for (const type of ["ssh-dss", "sk-ssh-ed25519@openssh.com", "x509v3-sign-rsa"]) {
+            assert.match(refusedFor(`${type} AAAAB3NzaC1kc3MAAACBAIbn`), /expected an ed25519 or ECDSA public key \(ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521\)/, type);
+        }
+    });
+    it("says to drop the address of a pasted ssh-keyscan line", () => {
+        assert.match(refusedFor(`192.0.2.20 ${ED25519_KEY}`), /drop the leading "192\.0\.2\.20": hostKey is the key alone, e\.g\. ssh-ed25519 AAAAC3NzaC1l\.\.\./);
+    });
+    it("refuses a key cut short, damaged or under another type's name", () => {
+        assert.match(refusedFor(ED25519_KEY.slice(0, -8)), /damaged or cut short/);
+        assert.match(refusedFor("ssh-ed25519 not-base64!"), /damaged or cut short \(not base64\)/);
+        assert.match(refusedFor(`ssh-ed25519 ${ECDSA_256_KEY.split(" ")[1]}`), /its data does not start with ssh-ed25519/);
+        assert.match(refusedFor(`ecdsa-sha2-nistp384 ${ECDSA_256_KEY.split(" ")[1]}`), /its data does not start with ecdsa-sha2-nistp384/);
+        assert.match(refusedFor("ssh-ed25519"), /not base64/);
+    });
+    it("suggests the scan for the host's own port", () => {
+        assert.equal(keyscanCommand({ address: "192.0.2.20", port: 2222 }), "ssh-keyscan -t ed25519 -p 2222 192.0.2.20");
+        assert.equal(keyscanCommand(target), "ssh-keyscan -t ed25519 192.0.2.20");
+    });
+});
+
 describe("anywhere config", () => {
     const context = { organization: "org", project: "ecs-anywhere" };
     const base = anywhereConfig();
@@ -269,7 +469,10 @@ describe("anywhere config", () => {
         [{ "ecs-anywhere:hosts": [{ name: "a'b; touch /tmp/pwned", address: "192.0.2.1", user: "root" }] }, /`ecs-anywhere:hosts\[0\].name` is "a'b; touch \/tmp\/pwned": expected 1 to 32 lower-case letters/],
         [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root" }, { name: "a", address: "192.0.2.2", user: "root" }] }, /`ecs-anywhere:hosts\[1\].name` is "a": hosts\[0\] has the same name/],
         [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", port: 70000 }] }, /`ecs-anywhere:hosts\[0\].port` is 70000: set it to a whole number from 1 to 65535/],
-        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", hostKey: "AAAA" }] }, /`ecs-anywhere:hosts\[0\].hostKey` is "AAAA": expected the host's public key/],
+        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", hostKey: "AAAA" }] }, /`ecs-anywhere:hosts\[0\].hostKey` is "AAAA": host a \(192\.0\.2\.1\): expected an ed25519 or ECDSA public key/],
+        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", hostKey: 25519 }] }, /`ecs-anywhere:hosts\[0\].hostKey` is 25519: host a \(192\.0\.2\.1\): expected the host's public key as text/],
+        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", insecureIgnoreHostKey: "yes" }] }, /`ecs-anywhere:hosts\[0\].insecureIgnoreHostKey` is "yes": set it to true or false/],
+        [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", hostKey: ED25519_KEY, insecureIgnoreHostKey: true }] }, /`ecs-anywhere:hosts\[0\].insecureIgnoreHostKey` is true: host a \(192\.0\.2\.1\) has a hostKey, which is checked: remove insecureIgnoreHostKey/],
         [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", pasword: "x" }] }, /`ecs-anywhere:hosts\[0\].pasword` is "x": unknown field/],
         [{ "ecs-anywhere:sshPrivateKey": undefined }, /`ecs-anywhere:sshPrivateKey` is not set: set the SSH key/],
         [{ "ecs-anywhere:sshPrivateKey": "hunter2-not-a-key" }, /`ecs-anywhere:sshPrivateKey` is "\(secret, not shown\)": expected a private key/],

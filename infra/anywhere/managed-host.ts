@@ -1,0 +1,141 @@
+/**
+ * One host's whole lifecycle as one component (DESIGN.md "Host lifecycle"): preflight, install (its
+ * delete cleans the host), the data folders, verify, and the AWS-side registration (its delete
+ * deregisters the host in ECS and SSM). `pulumi up` and `preview` show one tree per host, so a failed
+ * step reads as that host's step. Hosts do not depend on each other: Pulumi runs them in parallel.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { BastionConfig, HostConfig } from "./config";
+import { HostRegistration } from "./deregister";
+import { hostCommands, installInput, parseVerifyOutput, type HostStepSettings } from "./host-commands";
+
+/** How Pulumi reaches the hosts over SSH. */
+export interface SshAccess {
+    /** The SSH private key (secret); unset: `agentSocketPath`. */
+    readonly privateKey?: pulumi.Input<string>;
+    /** Path of an SSH agent socket, instead of a key. */
+    readonly agentSocketPath?: string;
+    /** A jump host every connection goes through. */
+    readonly bastion?: BastionConfig;
+}
+
+/** The settings of a host's steps that are the same for every host of a stack. */
+export type HostLifecycleSettings = Omit<HostStepSettings, "hostName" | "region" | "cluster">;
+
+export interface ManagedHostArgs {
+    /** The host as configured: name, address, port, user, and its pinned key (or the opt-out). */
+    readonly host: HostConfig;
+    readonly ssh: SshAccess;
+    /** The region of the queue, the cluster and the activation. */
+    readonly region: pulumi.Input<string>;
+    readonly clusterName: pulumi.Input<string>;
+    /** In the triggers of install and verify: a new cluster registers the host again. */
+    readonly clusterArn: pulumi.Input<string>;
+    readonly activationId: pulumi.Input<string>;
+    /** Secret; handed to the host on standard input only. */
+    readonly activationCode: pulumi.Input<string>;
+    readonly settings: HostLifecycleSettings;
+}
+
+/**
+ * The command provider's connection for `host`: its pinned key (none only when the host opted out),
+ * with retries, through the bastion if there is one.
+ */
+export function sshConnection(host: HostConfig, ssh: SshAccess): command.types.input.remote.ConnectionArgs {
+    const credentials = ssh.privateKey !== undefined ? { privateKey: ssh.privateKey } : { agentSocketPath: ssh.agentSocketPath };
+    return {
+        host: host.address,
+        port: host.port,
+        user: host.user,
+        ...credentials,
+        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+        dialErrorLimit: 10,
+        perDialTimeout: 15,
+        ...(ssh.bastion
+            ? { proxy: { host: ssh.bastion.address, port: ssh.bastion.port, user: ssh.bastion.user, ...credentials, hostKey: ssh.bastion.hostKey } }
+            : {}),
+    };
+}
+
+/** The warning for a host that opted out of host key checking. */
+export function unverifiedHostWarning(host: HostConfig): string {
+    return `host ${host.name} (${host.address}) has insecureIgnoreHostKey: its identity is not verified and the activation code goes to whoever answers there; pin its key with \`npm run --silent host-keys -- ${host.address}\``;
+}
+
+/**
+ * Options every child gets: this component as parent, and an alias to the same name at the top of
+ * the stack, where stacks made before this component keep these resources, so such a stack adopts
+ * them instead of registering its hosts again.
+ */
+function childOptions(parent: pulumi.Resource, extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+    return { ...extra, parent, aliases: [{ parent: pulumi.rootStackResource }] };
+}
+
+/** One registered host: its SSH steps and its registration in AWS. */
+export class ManagedHost extends pulumi.ComponentResource {
+    /** The host's SSM managed instance id (`mi-...`), as verify reported it. */
+    readonly managedInstanceId: pulumi.Output<string>;
+    /** The host's ECS container instance ARN, as verify reported it. */
+    readonly containerInstanceArn: pulumi.Output<string>;
+    /** Checks the host can run ECS Anywhere; changes nothing. */
+    readonly preflight: command.remote.Command;
+    /** Registers the host in SSM and ECS; its delete cleans the host. */
+    readonly install: command.remote.Command;
+    /** The options install was created with (delete before replace, ignored stdin). */
+    readonly installOptions: pulumi.CustomResourceOptions;
+    /** Makes the worker's source and destination folders. */
+    readonly data: command.remote.Command;
+    /** Waits for the host's ECS agent to report the cluster; prints the ids. */
+    readonly verify: command.remote.Command;
+    /** The host in AWS; its delete deregisters it, from where Pulumi runs. */
+    readonly registration: HostRegistration;
+
+    constructor(name: string, args: ManagedHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("ecs-anywhere:hosts:ManagedHost", name, {}, opts);
+        const { host, settings } = args;
+        if (host.hostKey === undefined) pulumi.log.warn(unverifiedHostWarning(host), this);
+
+        const connection = sshConnection(host, args.ssh);
+        const commands = pulumi.all([args.region, args.clusterName]).apply(([region, cluster]) => hostCommands({ ...settings, hostName: host.name, region, cluster }));
+        const triggers = [host.address, host.port, host.user, settings.dataDir];
+        // A default sshd refuses the provider's PULUMI_COMMAND_STDOUT/STDERR variables, with a warning per command.
+        const common = { connection, addPreviousOutputInEnv: false };
+
+        this.preflight = new command.remote.Command(`${name}-preflight`, { ...common, create: commands.preflight, triggers }, childOptions(this));
+        this.installOptions = childOptions(this, {
+            dependsOn: [this.preflight],
+            // Its delete deregisters the host: the old registration goes before a new one is made.
+            deleteBeforeReplace: true,
+            // A renewed activation must not re-run installs on hosts already registered.
+            ignoreChanges: ["stdin"],
+        });
+        this.install = new command.remote.Command(
+            `${name}-install`,
+            {
+                ...common,
+                create: commands.install,
+                delete: commands.deregister,
+                // The code and id go on standard input: a failed command prints its command line, never its input.
+                stdin: pulumi.secret(pulumi.all([args.activationCode, args.activationId]).apply(([code, id]) => installInput(code, id))),
+                triggers: [...triggers, args.clusterArn],
+            },
+            this.installOptions,
+        );
+        this.data = new command.remote.Command(`${name}-data`, { ...common, create: commands.prepareData, triggers }, childOptions(this, { dependsOn: [this.install] }));
+        this.verify = new command.remote.Command(
+            `${name}-verify`,
+            { ...common, create: commands.verify, triggers: [...triggers, args.clusterArn] },
+            childOptions(this, { dependsOn: [this.install, this.data] }),
+        );
+        const ids = this.verify.stdout.apply((stdout) => parseVerifyOutput(host.name, stdout));
+        this.registration = new HostRegistration(
+            `${name}-registration`,
+            { region: args.region, cluster: args.clusterName, containerInstanceArn: ids.containerInstanceArn, managedInstanceId: ids.managedInstanceId },
+            childOptions(this, { dependsOn: [this.verify] }),
+        );
+        this.managedInstanceId = ids.managedInstanceId;
+        this.containerInstanceArn = ids.containerInstanceArn;
+        this.registerOutputs({ managedInstanceId: this.managedInstanceId, containerInstanceArn: this.containerInstanceArn });
+    }
+}
