@@ -223,6 +223,7 @@ const T = {
     routeTable: "aws:ec2/routeTable:RouteTable",
     subnet: "aws:ec2/subnet:Subnet",
     routeTableAssociation: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    route: "aws:ec2/route:Route",
     eip: "aws:ec2/eip:Eip",
     natGateway: "aws:ec2/natGateway:NatGateway",
     securityGroup: "aws:ec2/securityGroup:SecurityGroup",
@@ -239,6 +240,7 @@ const T = {
     cluster: "aws:ecs/cluster:Cluster",
     taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
     service: "aws:ecs/service:Service",
+    kmsKey: "aws:kms/key:Key",
     topic: "aws:sns/topic:Topic",
     topicSubscription: "aws:sns/topicSubscription:TopicSubscription",
     scalingTarget: "aws:appautoscaling/target:Target",
@@ -456,6 +458,21 @@ const SPECS: Record<string, Spec> = {
         taggable: false,
         replaces: ["subnetId", "gatewayId"],
         id: () => awsId("rtbassoc"),
+    },
+    [T.route]: {
+        required: ["routeTableId"],
+        taggable: false,
+        replaces: ["routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"],
+        // pulumi-aws: `r-<route table id><hash of the destination>`.
+        id: (ctx) => `r-${String(ctx.p.routeTableId)}${crypto.createHash("sha256").update(String(ctx.p.destinationCidrBlock ?? ctx.p.destinationIpv6CidrBlock ?? "")).digest().readUInt32BE(0)}`,
+        computed: () => ({ origin: "CreateRoute", state: "active", instanceOwnerId: "" }),
+        refuseCreate: (ctx) => {
+            const targets = ["gatewayId", "natGatewayId", "transitGatewayId", "vpcPeeringConnectionId", "networkInterfaceId", "vpcEndpointId", "egressOnlyGatewayId", "carrierGatewayId", "localGatewayId", "coreNetworkArn"].filter((k) => ctx.p[k] !== undefined && ctx.p[k] !== null && ctx.p[k] !== "");
+            if (targets.length !== 1) return `InvalidParameterCombination: a route needs exactly one target (got ${targets.join(", ") || "none"})`;
+            const table = str(ctx.p.routeTableId);
+            if (table && ctx.stateDir && !liveById(ctx, T.routeTable, table)) return `InvalidRouteTableID.NotFound: The routeTable ID '${table}' does not exist`;
+            return undefined;
+        },
     },
     [T.eip]: {
         replaces: ["domain", "address", "customerOwnedIpv4Pool", "networkBorderGroup", "publicIpv4Pool", "ipamPoolId"],
@@ -739,6 +756,28 @@ const SPECS: Record<string, Spec> = {
             if (launchType && compatibilities && !compatibilities.includes(launchType)) return `InvalidParameterException: Task definition does not support launch_type ${launchType}.`;
             const taken = liveOf(ctx, T.service, (o) => o.name === ctx.p.name && clusterName(o.cluster) === cluster && sameRegion(ctx)(o));
             return taken.length ? "InvalidParameterException: Creation of service was not idempotent." : undefined;
+        },
+    },
+    [T.kmsKey]: {
+        json: ["policy"],
+        replaces: ["customerMasterKeySpec", "keyUsage", "multiRegion", "xksKeyId", "customKeyStoreId"],
+        defaults: {
+            keyUsage: "ENCRYPT_DECRYPT",
+            customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+            isEnabled: true,
+            enableKeyRotation: false,
+            multiRegion: false,
+            bypassPolicyLockoutSafetyCheck: false,
+            description: "",
+        },
+        id: () => crypto.randomUUID(),
+        computed: (ctx, id) => ({ arn: arn(ctx, "kms", `key/${id}`), keyId: id }),
+        refuseCreate: (ctx) => {
+            const days = ctx.p.deletionWindowInDays;
+            if (days !== undefined && (typeof days !== "number" || days < 7 || days > 30)) return `ValidationException: deletionWindowInDays must be from 7 to 30 (got ${String(days)})`;
+            const rotation = ctx.p.rotationPeriodInDays;
+            if (rotation !== undefined && ctx.p.enableKeyRotation !== true) return "ValidationException: rotationPeriodInDays needs enableKeyRotation";
+            return undefined;
         },
     },
     [T.topic]: {

@@ -6,8 +6,8 @@
  * well, e.g. awsx's own docker-build 0.0.14) whose package.json says `"pulumi": {"resource":
  * true, "name", "version"}` gets `<PULUMI_HOME>/plugins/resource-<name>-v<version>/` holding an
  * executable `pulumi-resource-<name>`: a sh launcher that runs the matching stand-in (aws ->
- * aws.ts, docker-build -> docker-build.ts, command -> command.ts, anything else -> `inert.ts
- * <name>`). That is all the CLI (v3.274) looks for (sdk/go/common/workspace/plugins.go): the
+ * aws.ts, awsx -> awsx.ts, docker-build -> docker-build.ts, command -> command.ts, anything else
+ * -> `inert.ts <name>`). That is all the CLI (v3.274) looks for (sdk/go/common/workspace/plugins.go): the
  * directory exists, `<dir>.partial` does not (HasPlugin, GetPluginsFromDir), and the executable
  * `pulumi-<kind>-<name>` is inside it (getPluginPath; with it present, no PulumiPlugin.yaml is
  * read). A plugin of that name on $PATH would win over the cache: set
@@ -30,6 +30,7 @@ const STANDINS = path.join(REPOSITORY_ROOT, "e2e", "standins");
 /** Which stand-in answers for which plugin; anything else is inert. */
 export const STANDIN_FILES: Readonly<Record<string, string>> = {
     aws: "aws.ts",
+    awsx: "awsx.ts",
     "docker-build": "docker-build.ts",
     command: "command.ts",
 };

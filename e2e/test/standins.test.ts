@@ -492,7 +492,7 @@ describe("stand-ins: installed as plugins and served over gRPC", function () {
             assert.ok(!fs.existsSync(`${directory}.partial`));
         }
         const awsx = fs.readFileSync(path.join(home, "plugins", "resource-awsx-v3.9.0", "pulumi-resource-awsx"), "utf8");
-        assert.match(awsx, /inert\.(js|ts)' 'awsx' "\$@"/);
+        assert.match(awsx, /awsx\.(js|ts)' "\$@"/);
         assert.match(fs.readFileSync(path.join(home, "plugins", "resource-aws-v7.48.0", "pulumi-resource-aws"), "utf8"), /aws\.js' "\$@"/);
     });
 

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { LogFileNames } from "../../worker/src/options";
-import { ConfigError, oneOf, REGION_PATTERN, wholeNumber } from "../validate";
+import { ConfigError, matching, oneOf, REGION_PATTERN, wholeNumber } from "../validate";
 
 export const NAMESPACE = "ecs-anywhere";
 
@@ -25,7 +25,7 @@ export interface RegionConfig {
     readonly privateSubnets: boolean;
     /** VPC address range. Default 10.42.0.0/16. */
     readonly vpcCidr: string;
-    /** Fargate tasks. Default 1. */
+    /** Fargate tasks to start with. Default minWorkers (1). */
     readonly desiredCount: number;
     /** Fargate task CPU units and memory (MiB). Default 256 / 512, the smallest size. */
     readonly cpu: number;
@@ -36,6 +36,23 @@ export interface RegionConfig {
     readonly logFileNames: LogFileNames;
     /** Allow ECS Exec into the task (adds the four ssmmessages actions to the task role). Default false. */
     readonly enableExecuteCommand: boolean;
+    /** Where the alarms send mail (through an encrypted SNS topic). Default: no topic, alarms without action. */
+    readonly alarmEmail?: string;
+    /** Alarm when the main queue's oldest message is older than this. Default 30. */
+    readonly maxMessageAgeMinutes: number;
+    /** Fewest and most Fargate tasks; scaling on the backlog only when `maxWorkers > minWorkers`. Default 1 / 1. */
+    readonly minWorkers: number;
+    readonly maxWorkers: number;
+    /** Visible messages one worker is meant to have waiting for it when scaling. Default 1000. */
+    readonly messagesPerWorker: number;
+}
+
+/** Most Fargate tasks the service may scale to. */
+export const MAX_WORKERS = 100;
+
+/** Whether the service follows the backlog (Application Auto Scaling owns its desired count). */
+export function scalesWithBacklog(config: Pick<RegionConfig, "minWorkers" | "maxWorkers">): boolean {
+    return config.maxWorkers > config.minWorkers;
 }
 
 /** Retention periods CloudWatch Logs accepts. */
@@ -97,17 +114,36 @@ export function loadRegionConfig(read: ConfigReader = pulumiConfigReader): Regio
         throw new ConfigError(key("memory"), memory, `with cpu ${cpu} Fargate accepts memory ${FARGATE_SIZES[cpu].join(", ")}`);
     }
 
+    const minWorkers = wholeNumber(key("minWorkers"), get("minWorkers") ?? 1, 0, MAX_WORKERS);
+    const maxWorkers = wholeNumber(key("maxWorkers"), get("maxWorkers") ?? Math.max(1, minWorkers), 0, MAX_WORKERS);
+    if (maxWorkers < minWorkers) throw new ConfigError(key("maxWorkers"), maxWorkers, `set it to at least minWorkers (${minWorkers}), or lower \`${key("minWorkers")}\``);
+    const scaling = scalesWithBacklog({ minWorkers, maxWorkers });
+    // Unset, the service starts with minWorkers tasks (today's 1 by default); scaling then owns the count.
+    const desiredCount = wholeNumber(key("desiredCount"), get("desiredCount") ?? minWorkers, 0, MAX_WORKERS);
+    if (scaling && (desiredCount < minWorkers || desiredCount > maxWorkers)) {
+        throw new ConfigError(key("desiredCount"), desiredCount, `with scaling on it must lie from minWorkers to maxWorkers (${minWorkers} to ${maxWorkers}); unset it to start with minWorkers`);
+    }
+
+    const alarmEmail = get("alarmEmail");
+    if (alarmEmail !== undefined && alarmEmail !== "") matching(key("alarmEmail"), alarmEmail, /^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an email address, e.g. ops@example.com");
+
     return {
         region,
         maxReceiveCount,
         logRetentionDays: retention as number,
         privateSubnets: boolean(key("privateSubnets"), get("privateSubnets"), false),
         vpcCidr,
-        desiredCount: wholeNumber(key("desiredCount"), get("desiredCount") ?? 1, 0, 100),
+        desiredCount,
         cpu,
         memory,
         cpuArchitecture: oneOf(key("cpuArchitecture"), get("cpuArchitecture") ?? "ARM64", ["ARM64", "X86_64"] as const),
         logFileNames: oneOf(key("logFileNames"), get("logFileNames") ?? "plain", ["plain", "hash", "off"] as const),
         enableExecuteCommand: boolean(key("enableExecuteCommand"), get("enableExecuteCommand"), false),
+        ...(typeof alarmEmail === "string" && alarmEmail !== "" ? { alarmEmail } : {}),
+        // Up to 14 days: the longest a message can stay in an SQS queue.
+        maxMessageAgeMinutes: wholeNumber(key("maxMessageAgeMinutes"), get("maxMessageAgeMinutes") ?? 30, 1, 14 * 24 * 60),
+        minWorkers,
+        maxWorkers,
+        messagesPerWorker: wholeNumber(key("messagesPerWorker"), get("messagesPerWorker") ?? 1000, 1, 1_000_000),
     };
 }

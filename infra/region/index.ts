@@ -1,15 +1,17 @@
 /**
  * The region program: queue (+DLQ), registry and worker image, log group, network, EFS at
- * /data, IAM roles, and the worker on Fargate. Its outputs are the contract every anywhere
- * stack reads through a StackReference.
+ * /data, IAM roles, the worker on Fargate, its alarms and, optionally, its backlog scaling. Its
+ * outputs are the contract every anywhere stack reads through a StackReference.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { loadRegionConfig, type ConfigReader, pulumiConfigReader } from "./config";
+import { WorkAlarms } from "./alarms";
+import { loadRegionConfig, type ConfigReader, pulumiConfigReader, scalesWithBacklog } from "./config";
 import { Network } from "./network";
 import { WorkQueue } from "./queue";
 import { WorkerImage } from "./registry";
 import { WorkerRoles } from "./roles";
+import { BacklogScaling } from "./scaling";
 import { FargateWorker } from "./service";
 import { DataStorage } from "./storage";
 
@@ -17,7 +19,8 @@ export { loadRegionConfig } from "./config";
 
 /** The region stack's outputs: names fixed by DESIGN.md. */
 export const REGION_OUTPUTS = ["region", "queueUrl", "queueArn", "deadLetterQueueUrl", "imageUri", "logGroupName", "taskRoleArn", "executionRoleArn", "clusterName"] as const;
-export type RegionOutputs = Record<(typeof REGION_OUTPUTS)[number], pulumi.Output<string>>;
+/** The contract's outputs, and `alarmTopicArn` when `alarmEmail` is set. */
+export type RegionOutputs = Record<(typeof REGION_OUTPUTS)[number], pulumi.Output<string>> & { alarmTopicArn?: pulumi.Output<string> };
 
 export function regionProgram(read: ConfigReader = pulumiConfigReader): RegionOutputs {
     const config = loadRegionConfig(read);
@@ -53,7 +56,24 @@ export function regionProgram(read: ConfigReader = pulumiConfigReader): RegionOu
         cpuArchitecture: config.cpuArchitecture,
         enableExecuteCommand: config.enableExecuteCommand,
         dependsOn: storage.mountTargets,
+        scaledByBacklog: scalesWithBacklog(config),
     });
+    const alarms = new WorkAlarms(name, {
+        queueName: work.queue.name,
+        deadLetterQueueName: work.deadLetterQueue.name,
+        maxMessageAgeMinutes: config.maxMessageAgeMinutes,
+        alarmEmail: config.alarmEmail,
+    });
+    if (scalesWithBacklog(config)) {
+        new BacklogScaling(name, {
+            clusterName: worker.cluster.name,
+            serviceName: worker.service.name,
+            queueName: work.queue.name,
+            minWorkers: config.minWorkers,
+            maxWorkers: config.maxWorkers,
+            messagesPerWorker: config.messagesPerWorker,
+        });
+    }
 
     return {
         region: pulumi.output(config.region),
@@ -65,5 +85,6 @@ export function regionProgram(read: ConfigReader = pulumiConfigReader): RegionOu
         taskRoleArn: roles.taskRole.arn,
         executionRoleArn: roles.executionRole.arn,
         clusterName: worker.cluster.name,
+        ...(alarms.topic ? { alarmTopicArn: alarms.topic.arn } : {}),
     };
 }

@@ -1,9 +1,12 @@
 /**
- * The network: a VPC with two subnets in two zones. Cost-lean by default: public subnets and a
- * public IP per task, no NAT gateway. `privateSubnets` puts tasks in private subnets behind one
- * NAT gateway. Either way nothing accepts inbound traffic: the worker only calls out.
+ * The network: a VPC on `awsx.ec2.Vpc` with subnets in two zones. Cost-lean by default: public
+ * subnets and a public IP per task, no NAT gateway. `privateSubnets` adds private subnets behind
+ * one NAT gateway and puts the tasks there. Either way nothing accepts inbound traffic: the worker
+ * only calls out. awsx draws the subnets, route tables, internet gateway and NAT; the security
+ * groups and the emptied default group are ours (awsx's own default would admit all ingress).
  */
 import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface NetworkArgs {
@@ -20,9 +23,30 @@ export function subnetCidr(cidr: string, index: number): string {
     return `${[24, 16, 8, 0].map((shift) => (start >>> shift) & 255).join(".")}/${prefix}`;
 }
 
+/** Zones the network spans. */
+export const ZONES = 2;
+
+/**
+ * What the network asks of `awsx.ec2.Vpc`: two zones, public subnets (blocks 0 and 1 of the range,
+ * as before awsx), and with `privateSubnets` private ones (blocks 2 and 3) behind a single NAT
+ * gateway; no NAT gateway otherwise.
+ */
+export function vpcArgs(args: NetworkArgs): awsx.ec2.VpcArgs {
+    const blocks = (first: number) => Array.from({ length: ZONES }, (_, i) => subnetCidr(args.cidr, first + i));
+    return {
+        cidrBlock: args.cidr,
+        numberOfAvailabilityZones: ZONES,
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        subnetStrategy: "Auto",
+        subnetSpecs: [{ type: "Public", cidrBlocks: blocks(0) }, ...(args.privateSubnets ? [{ type: "Private" as const, cidrBlocks: blocks(ZONES) }] : [])],
+        natGateways: { strategy: args.privateSubnets ? "Single" : "None" },
+    };
+}
+
 export class Network extends pulumi.ComponentResource {
-    readonly vpc: aws.ec2.Vpc;
-    /** Subnets the tasks and the EFS mount targets live in. */
+    readonly vpc: awsx.ec2.Vpc;
+    /** Subnets the tasks and the EFS mount targets live in, one per zone. */
     readonly taskSubnetIds: pulumi.Output<string>[];
     /** Whether tasks need a public IP to reach AWS APIs (public subnets, no NAT). */
     readonly assignPublicIp: boolean;
@@ -34,45 +58,18 @@ export class Network extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("ecs-anywhere:region:Network", name, {}, opts);
         const parent = { parent: this };
-        this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.cidr, enableDnsHostnames: true, enableDnsSupport: true }, parent);
+        this.vpc = new awsx.ec2.Vpc(`${name}-vpc`, vpcArgs(args), parent);
+        const vpcId = this.vpc.vpcId;
         // AWS gives every VPC a default group that admits its own members; take every rule away.
-        new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: this.vpc.id, ingress: [], egress: [] }, parent);
+        new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId, ingress: [], egress: [] }, parent);
 
-        const zones = aws.getAvailabilityZonesOutput({ state: "available" }, parent);
-        const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id }, parent);
-        const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }] }, parent);
-        const publicSubnets = [0, 1].map((i) => {
-            const subnet = new aws.ec2.Subnet(
-                `${name}-public-${i}`,
-                { vpcId: this.vpc.id, cidrBlock: subnetCidr(args.cidr, i), availabilityZone: zones.names[i], mapPublicIpOnLaunch: false },
-                parent,
-            );
-            new aws.ec2.RouteTableAssociation(`${name}-public-${i}-rta`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
-            return subnet;
-        });
+        // The EFS mount targets need one subnet id per zone, known when the program runs.
+        const taskSubnets = args.privateSubnets ? this.vpc.privateSubnetIds : this.vpc.publicSubnetIds;
+        this.taskSubnetIds = Array.from({ length: ZONES }, (_, i) => taskSubnets.apply((ids) => ids[i]));
+        this.assignPublicIp = !args.privateSubnets;
 
-        if (args.privateSubnets) {
-            const ip = new aws.ec2.Eip(`${name}-nat-ip`, { domain: "vpc" }, parent);
-            const nat = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: ip.id, subnetId: publicSubnets[0].id }, { parent: this, dependsOn: [gateway] });
-            const privateRoutes = new aws.ec2.RouteTable(`${name}-private-rt`, { vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] }, parent);
-            const privateSubnets = [0, 1].map((i) => {
-                const subnet = new aws.ec2.Subnet(
-                    `${name}-private-${i}`,
-                    { vpcId: this.vpc.id, cidrBlock: subnetCidr(args.cidr, i + 2), availabilityZone: zones.names[i], mapPublicIpOnLaunch: false },
-                    parent,
-                );
-                new aws.ec2.RouteTableAssociation(`${name}-private-${i}-rta`, { subnetId: subnet.id, routeTableId: privateRoutes.id }, parent);
-                return subnet;
-            });
-            this.taskSubnetIds = privateSubnets.map((subnet) => subnet.id);
-            this.assignPublicIp = false;
-        } else {
-            this.taskSubnetIds = publicSubnets.map((subnet) => subnet.id);
-            this.assignPublicIp = true;
-        }
-
-        this.workerSecurityGroup = new aws.ec2.SecurityGroup(`${name}-worker-sg`, { vpcId: this.vpc.id, description: "ecs-anywhere worker: no inbound traffic" }, parent);
-        this.efsSecurityGroup = new aws.ec2.SecurityGroup(`${name}-efs-sg`, { vpcId: this.vpc.id, description: "ecs-anywhere EFS: NFS from the worker only" }, parent);
+        this.workerSecurityGroup = new aws.ec2.SecurityGroup(`${name}-worker-sg`, { vpcId, description: "ecs-anywhere worker: no inbound traffic" }, parent);
+        this.efsSecurityGroup = new aws.ec2.SecurityGroup(`${name}-efs-sg`, { vpcId, description: "ecs-anywhere EFS: NFS from the worker only" }, parent);
         new aws.vpc.SecurityGroupEgressRule(
             `${name}-worker-https-out`,
             { securityGroupId: this.workerSecurityGroup.id, description: "AWS APIs: SQS, ECR, CloudWatch Logs", ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" },
@@ -88,6 +85,6 @@ export class Network extends pulumi.ComponentResource {
             { securityGroupId: this.efsSecurityGroup.id, description: "NFS from the worker", ipProtocol: "tcp", fromPort: 2049, toPort: 2049, referencedSecurityGroupId: this.workerSecurityGroup.id },
             parent,
         );
-        this.registerOutputs({ vpcId: this.vpc.id });
+        this.registerOutputs({ vpcId });
     }
 }

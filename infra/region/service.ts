@@ -24,6 +24,8 @@ export interface FargateWorkerArgs {
     readonly enableExecuteCommand: boolean;
     /** The service starts only once these exist (the EFS mount targets). */
     readonly dependsOn: pulumi.Resource[];
+    /** Application Auto Scaling owns the task count: `desiredCount` is only the first one, never diffed. */
+    readonly scaledByBacklog?: boolean;
 }
 
 export class FargateWorker extends pulumi.ComponentResource {
@@ -71,6 +73,8 @@ export class FargateWorker extends pulumi.ComponentResource {
                                 logFileNames: args.logFileNames,
                                 // ECS Exec's agent writes inside the container; read-only otherwise.
                                 readonlyRootFilesystem: !args.enableExecuteCommand,
+                                // A fresh EFS access point holds an empty /data: the worker makes its two folders there.
+                                createFolders: true,
                             }),
                         ]),
                     ),
@@ -92,7 +96,7 @@ export class FargateWorker extends pulumi.ComponentResource {
                 propagateTags: "SERVICE",
                 waitForSteadyState: false,
             },
-            { parent: this, dependsOn: args.dependsOn },
+            { parent: this, dependsOn: args.dependsOn, ...(args.scaledByBacklog ? { ignoreChanges: ["desiredCount"] } : {}) },
         );
         this.registerOutputs({ clusterName: this.cluster.name, serviceName: this.service.name });
     }

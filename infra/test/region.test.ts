@@ -4,7 +4,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { parseWorkerEnvironment } from "../../worker/src/options";
 import { loadRegionConfig } from "../region/config";
 import { REGION_OUTPUTS, regionProgram, type RegionOutputs } from "../region/index";
+import { alarmKeyPolicy } from "../region/alarms";
 import { subnetCidr } from "../region/network";
+import { backlogSteps, MAX_STEPS } from "../region/scaling";
 import { EXEC_ACTIONS, WORKER_QUEUE_ACTIONS } from "../region/roles";
 import { ConfigError } from "../validate";
 import { WORKER_UID } from "../worker-task";
@@ -31,10 +33,12 @@ async function runRegion(extra: Record<string, unknown> = {}): Promise<Record<st
     await setupMocks({ stack: "region", config });
     const outputs: RegionOutputs = regionProgram();
     const values: Record<string, string> = {};
-    for (const name of REGION_OUTPUTS) values[name] = await promiseOf(outputs[name]);
+    for (const name of Object.keys(outputs) as Array<keyof RegionOutputs>) values[name] = await promiseOf(outputs[name] as pulumi.Output<string>);
     await settle();
     return values;
 }
+
+const SCALING_TYPES = ["aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"];
 
 describe("region stack", function () {
     this.timeout(30_000);
@@ -116,9 +120,21 @@ describe("region stack", function () {
             assert.match(nfs[0].inputs.referencedSecurityGroupId as string, /worker-sg/);
             assert.match(nfs[0].inputs.securityGroupId as string, /efs-sg/);
         });
-        it("is cost-lean by default: no NAT gateway, public IP per task", () => {
-            assert.equal(ofType("aws:ec2/natGateway:NatGateway").length, 0);
+        it("is an awsx VPC over two zones with public subnets only: no NAT gateway, a public IP per task", () => {
+            const vpc = only("awsx:ec2:Vpc");
+            assert.equal(vpc.inputs.cidrBlock, "10.42.0.0/16");
+            assert.equal(vpc.inputs.numberOfAvailabilityZones, 2);
+            assert.deepEqual(vpc.inputs.subnetSpecs, [{ type: "Public", cidrBlocks: ["10.42.0.0/20", "10.42.16.0/20"] }]);
+            assert.deepEqual(vpc.inputs.natGateways, { strategy: "None" });
             assert.equal(only("aws:ecs/service:Service").inputs.networkConfiguration.assignPublicIp, true);
+        });
+        it("puts the tasks, the mount targets and every group in the awsx VPC's subnets and VPC", () => {
+            const subnets = ["subnet-0public000000000", "subnet-0public100000000"];
+            assert.deepEqual(only("aws:ecs/service:Service").inputs.networkConfiguration.subnets, subnets);
+            assert.deepEqual(ofType("aws:efs/mountTarget:MountTarget").map((target) => target.inputs.subnetId), subnets);
+            for (const group of [...ofType("aws:ec2/securityGroup:SecurityGroup"), only("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")]) {
+                assert.equal(group.inputs.vpcId, "vpc-0123456789abcdef0", `${group.urn} is not in the awsx VPC`);
+            }
         });
         it("splits the VPC range into non-overlapping subnets", () => {
             assert.equal(subnetCidr("10.42.0.0/16", 0), "10.42.0.0/20");
@@ -173,10 +189,43 @@ describe("region stack", function () {
             assert.equal(options.queueUrl, outputs.queueUrl);
             assert.equal(options.sourceDir, "/data/sourcefolder");
             assert.equal(options.logFileNames, "plain");
+            assert.equal(options.createFolders, true, "the region task lets the worker make its folders on a fresh EFS access point");
             assert.equal(container.user, `${WORKER_UID}:${WORKER_UID}`);
             assert.equal((container as { readonlyRootFilesystem?: boolean }).readonlyRootFilesystem, true, "read-only root unless ECS Exec is on");
             assert.equal(container.logConfiguration.options["awslogs-group"], outputs.logGroupName);
             assert.equal(container.logConfiguration.options["awslogs-stream-prefix"], "region");
+        });
+    });
+
+    describe("alarms", () => {
+        it("alarms when the dead-letter queue holds any message", () => {
+            const alarm = only("aws:cloudwatch/metricAlarm:MetricAlarm", /-dead-letters$/);
+            assert.equal(alarm.inputs.namespace, "AWS/SQS");
+            assert.equal(alarm.inputs.metricName, "ApproximateNumberOfMessagesVisible");
+            assert.match(String(alarm.inputs.dimensions.QueueName), /-dlq-/, `${alarm.urn} watches the dead-letter queue`);
+            assert.equal(alarm.inputs.comparisonOperator, "GreaterThanThreshold");
+            assert.equal(alarm.inputs.threshold, 0);
+        });
+        it("alarms when the oldest message of the main queue is older than maxMessageAgeMinutes (30)", () => {
+            const alarm = only("aws:cloudwatch/metricAlarm:MetricAlarm", /-message-age$/);
+            assert.equal(alarm.inputs.metricName, "ApproximateAgeOfOldestMessage");
+            assert.match(String(alarm.inputs.dimensions.QueueName), /-queue-/);
+            assert.equal(alarm.inputs.comparisonOperator, "GreaterThanThreshold");
+            assert.equal(alarm.inputs.threshold, 30 * 60);
+        });
+        it("without alarmEmail: no topic, no key, alarms without action, no alarmTopicArn output", () => {
+            assert.equal(ofType("aws:sns/topic:Topic").length, 0);
+            assert.equal(ofType("aws:kms/key:Key").length, 0);
+            for (const alarm of ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) assert.deepEqual(alarm.inputs.alarmActions, [], `${alarm.urn} has an action`);
+            assert.equal(outputs.alarmTopicArn, undefined);
+        });
+    });
+
+    describe("scaling", () => {
+        it("minWorkers = maxWorkers = 1 by default: one task, no scaling resources, desiredCount diffed as before", () => {
+            assert.equal(only("aws:ecs/service:Service").inputs.desiredCount, 1);
+            for (const type of SCALING_TYPES) assert.equal(ofType(type).length, 0, `${type} created`);
+            assert.equal(ofType("aws:cloudwatch/metricAlarm:MetricAlarm").length, 2, "only the two operator alarms");
         });
     });
 
@@ -212,9 +261,16 @@ describe("region stack options", function () {
 
     it("private subnets put tasks behind one NAT gateway without public IPs", async () => {
         await runRegion({ "ecs-anywhere:privateSubnets": true });
-        assert.equal(ofType("aws:ec2/natGateway:NatGateway").length, 1);
-        assert.equal(only("aws:ecs/service:Service").inputs.networkConfiguration.assignPublicIp, false);
-        assert.equal(ofType("aws:ec2/subnet:Subnet").length, 4);
+        const vpc = only("awsx:ec2:Vpc");
+        assert.deepEqual(vpc.inputs.subnetSpecs, [
+            { type: "Public", cidrBlocks: ["10.42.0.0/20", "10.42.16.0/20"] },
+            { type: "Private", cidrBlocks: ["10.42.32.0/20", "10.42.48.0/20"] },
+        ]);
+        assert.deepEqual(vpc.inputs.natGateways, { strategy: "Single" });
+        const service = only("aws:ecs/service:Service");
+        assert.equal(service.inputs.networkConfiguration.assignPublicIp, false);
+        assert.deepEqual(service.inputs.networkConfiguration.subnets, ["subnet-0private000000000", "subnet-0private100000000"]);
+        assert.deepEqual(ofType("aws:efs/mountTarget:MountTarget").map((target) => target.inputs.subnetId), service.inputs.networkConfiguration.subnets);
     });
 
     it("ECS Exec adds exactly the four ssmmessages actions, in a policy of their own", async () => {
@@ -225,6 +281,67 @@ describe("region stack options", function () {
         assert.equal(only("aws:ecs/service:Service").inputs.enableExecuteCommand, true);
         const [container] = JSON.parse(only("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions as string) as Array<{ readonlyRootFilesystem: boolean }>;
         assert.equal(container.readonlyRootFilesystem, false, "ECS Exec needs a writable root");
+    });
+
+    it("alarmEmail: an encrypted topic (customer key CloudWatch may use) with the address subscribed, as both alarms' action", async () => {
+        const outputs = await runRegion({ "ecs-anywhere:alarmEmail": "ops@example.com" });
+        const topic = only("aws:sns/topic:Topic");
+        const key = only("aws:kms/key:Key");
+        // Not the AWS managed alias/aws/sns: its policy does not let CloudWatch alarms publish.
+        assert.match(topic.inputs.kmsMasterKeyId as string, new RegExp(`^arn:aws:kms:.*:key/${key.name}`));
+        assert.equal(key.inputs.enableKeyRotation, true);
+        const policy = JSON.parse(key.inputs.policy as string) as { Statement: Array<{ Principal: { Service?: string }; Action: string[]; Condition?: unknown }> };
+        const cloudwatch = policy.Statement.find((s) => s.Principal.Service === "cloudwatch.amazonaws.com");
+        assert.deepEqual(cloudwatch?.Action, ["kms:Decrypt", "kms:GenerateDataKey*"]);
+        assert.deepEqual(cloudwatch?.Condition, { StringEquals: { "aws:SourceAccount": "123456789012" } });
+        const subscription = only("aws:sns/topicSubscription:TopicSubscription");
+        assert.deepEqual([subscription.inputs.protocol, subscription.inputs.endpoint], ["email", "ops@example.com"]);
+        assert.equal(subscription.inputs.topic, outputs.alarmTopicArn);
+        for (const alarm of [only("aws:cloudwatch/metricAlarm:MetricAlarm", /-dead-letters$/), only("aws:cloudwatch/metricAlarm:MetricAlarm", /-message-age$/)]) {
+            assert.deepEqual(alarm.inputs.alarmActions, [outputs.alarmTopicArn], `${alarm.urn} does not notify`);
+            assert.deepEqual(alarm.inputs.okActions, [outputs.alarmTopicArn], `${alarm.urn} does not say when it clears`);
+        }
+        assert.match(outputs.alarmTopicArn, /^arn:aws:sns:/);
+    });
+
+    it("maxMessageAgeMinutes sets the age alarm's threshold in seconds", async () => {
+        await runRegion({ "ecs-anywhere:maxMessageAgeMinutes": 5 });
+        assert.equal(only("aws:cloudwatch/metricAlarm:MetricAlarm", /-message-age$/).inputs.threshold, 300);
+    });
+
+    it("maxWorkers above minWorkers: the service starts at minWorkers and its count follows the backlog", async () => {
+        await runRegion({ "ecs-anywhere:minWorkers": 0, "ecs-anywhere:maxWorkers": 3, "ecs-anywhere:messagesPerWorker": 500 });
+        const target = only("aws:appautoscaling/target:Target");
+        assert.deepEqual([target.inputs.minCapacity, target.inputs.maxCapacity], [0, 3]);
+        assert.equal(target.inputs.scalableDimension, "ecs:service:DesiredCount");
+        assert.match(target.inputs.resourceId as string, /^service\/ecs-anywhere-region-cluster-[0-9a-f]+\/ecs-anywhere-region-service-[0-9a-f]+$/);
+        const service = only("aws:ecs/service:Service");
+        assert.equal(service.inputs.desiredCount, 0, "starts with minWorkers");
+
+        const follow = only("aws:appautoscaling/policy:Policy", /-follow-backlog$/);
+        assert.equal(follow.inputs.policyType, "StepScaling");
+        assert.equal(follow.inputs.stepScalingPolicyConfiguration.adjustmentType, "ExactCapacity");
+        assert.deepEqual(follow.inputs.stepScalingPolicyConfiguration.stepAdjustments, backlogSteps(0, 3, 500));
+        const backlog = only("aws:cloudwatch/metricAlarm:MetricAlarm", /-backlog$/);
+        assert.equal(backlog.inputs.metricName, "ApproximateNumberOfMessagesVisible");
+        assert.deepEqual([backlog.inputs.comparisonOperator, backlog.inputs.threshold], ["GreaterThanOrEqualToThreshold", 1], "the first message starts a worker");
+        assert.match(String(backlog.inputs.dimensions.QueueName), /-queue-/);
+        assert.equal(backlog.inputs.alarmActions.length, 1);
+        assert.match(String(backlog.inputs.alarmActions[0]), /follow-backlog/);
+
+        const idle = only("aws:appautoscaling/policy:Policy", /-idle$/);
+        assert.deepEqual(idle.inputs.stepScalingPolicyConfiguration.stepAdjustments, [{ metricIntervalUpperBound: "0", scalingAdjustment: 0 }], "back to minWorkers");
+        const idleAlarm = only("aws:cloudwatch/metricAlarm:MetricAlarm", /-queue-idle$/);
+        const queries = idleAlarm.inputs.metricQueries as Array<{ id: string; expression?: string; metric?: { metricName: string } }>;
+        assert.deepEqual(queries.map((q) => q.metric?.metricName ?? q.expression), ["ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible", "visible + inflight"], "idle means nothing visible and nothing in flight");
+        assert.deepEqual([idleAlarm.inputs.comparisonOperator, idleAlarm.inputs.threshold], ["LessThanOrEqualToThreshold", 0]);
+        assert.match(String(idleAlarm.inputs.alarmActions[0]), /-idle/);
+    });
+
+    it("minWorkers = maxWorkers above 1: that many tasks, no scaling", async () => {
+        await runRegion({ "ecs-anywhere:minWorkers": 3, "ecs-anywhere:maxWorkers": 3 });
+        assert.equal(only("aws:ecs/service:Service").inputs.desiredCount, 3);
+        for (const type of SCALING_TYPES) assert.equal(ofType(type).length, 0, `${type} created`);
     });
 
     it("creates nothing when a setting is bad", async () => {
@@ -248,6 +365,12 @@ describe("region config", () => {
         ["ecs-anywhere:vpcCidr", "10.0.0.0/8", /`ecs-anywhere:vpcCidr` is "10.0.0.0\/8": expected an IPv4 range from \/16 to \/24/],
         ["ecs-anywhere:logFileNames", "all", /`ecs-anywhere:logFileNames` is "all": set it to one of plain, hash, off/],
         ["ecs-anywhere:cpuArchitecture", "arm", /`ecs-anywhere:cpuArchitecture` is "arm": set it to one of ARM64, X86_64/],
+        ["ecs-anywhere:minWorkers", -1, /`ecs-anywhere:minWorkers` is -1: set it to a whole number from 0 to 100/],
+        ["ecs-anywhere:maxWorkers", 101, /`ecs-anywhere:maxWorkers` is 101: set it to a whole number from 0 to 100/],
+        ["ecs-anywhere:maxWorkers", 0, /`ecs-anywhere:maxWorkers` is 0: set it to at least minWorkers \(1\), or lower `ecs-anywhere:minWorkers`/],
+        ["ecs-anywhere:messagesPerWorker", 0, /`ecs-anywhere:messagesPerWorker` is 0: set it to a whole number from 1 to 1000000/],
+        ["ecs-anywhere:maxMessageAgeMinutes", 0, /`ecs-anywhere:maxMessageAgeMinutes` is 0: set it to a whole number from 1 to 20160/],
+        ["ecs-anywhere:alarmEmail", "ops", /`ecs-anywhere:alarmEmail` is "ops": expected an email address/],
     ];
     for (const [key, value, message] of bad) {
         it(`stops on ${key} = ${JSON.stringify(value)} naming the key, the value and the fix`, () => {
@@ -256,11 +379,57 @@ describe("region config", () => {
             assert.throws(() => loadRegionConfig(readerOf(config)), (error: unknown) => error instanceof ConfigError && message.test(error.message));
         });
     }
+    it("stops on a desiredCount outside minWorkers..maxWorkers when scaling", () => {
+        const config = { ...base, "ecs-anywhere:minWorkers": 0, "ecs-anywhere:maxWorkers": 2, "ecs-anywhere:desiredCount": 5 };
+        assert.throws(() => loadRegionConfig(readerOf(config)), /`ecs-anywhere:desiredCount` is 5: with scaling on it must lie from minWorkers to maxWorkers \(0 to 2\)/);
+    });
     it("reads the example config with the documented defaults", () => {
         const config = loadRegionConfig(readerOf(base));
         assert.deepEqual(
-            { maxReceiveCount: config.maxReceiveCount, logRetentionDays: config.logRetentionDays, privateSubnets: config.privateSubnets, cpu: config.cpu, memory: config.memory, desiredCount: config.desiredCount },
-            { maxReceiveCount: 5, logRetentionDays: 30, privateSubnets: false, cpu: 256, memory: 512, desiredCount: 1 },
+            {
+                maxReceiveCount: config.maxReceiveCount,
+                logRetentionDays: config.logRetentionDays,
+                privateSubnets: config.privateSubnets,
+                cpu: config.cpu,
+                memory: config.memory,
+                desiredCount: config.desiredCount,
+                alarmEmail: config.alarmEmail,
+                maxMessageAgeMinutes: config.maxMessageAgeMinutes,
+                minWorkers: config.minWorkers,
+                maxWorkers: config.maxWorkers,
+                messagesPerWorker: config.messagesPerWorker,
+            },
+            { maxReceiveCount: 5, logRetentionDays: 30, privateSubnets: false, cpu: 256, memory: 512, desiredCount: 1, alarmEmail: undefined, maxMessageAgeMinutes: 30, minWorkers: 1, maxWorkers: 1, messagesPerWorker: 1000 },
         );
+    });
+});
+
+describe("backlog steps", () => {
+    it("one task per messagesPerWorker visible messages, rounded up, the last step open-ended at maxWorkers", () => {
+        assert.deepEqual(backlogSteps(0, 3, 1000), [
+            { metricIntervalLowerBound: "0", metricIntervalUpperBound: "1000", scalingAdjustment: 1 },
+            { metricIntervalLowerBound: "1000", metricIntervalUpperBound: "2000", scalingAdjustment: 2 },
+            { metricIntervalLowerBound: "2000", scalingAdjustment: 3 },
+        ]);
+        assert.deepEqual(backlogSteps(2, 3, 10).map((s) => s.scalingAdjustment), [2, 3], "never below minWorkers");
+    });
+    it("stays within the quota of 20 steps, from the lowest count to maxWorkers, never fewer workers than the target", () => {
+        const steps = backlogSteps(1, 100, 1000);
+        assert.equal(steps.length, MAX_STEPS);
+        assert.equal(steps[0].scalingAdjustment, 1);
+        assert.equal(steps[steps.length - 1].scalingAdjustment, 100);
+        for (const [i, step] of steps.entries()) {
+            // Bounds are "visible - 1": a step reaches up to `upper` visible messages, which want ceil(upper / 1000) tasks.
+            if (step.metricIntervalUpperBound !== undefined) assert.ok(Math.ceil(Number(step.metricIntervalUpperBound) / 1000) <= step.scalingAdjustment, JSON.stringify(step));
+            if (i > 0) assert.equal(step.metricIntervalLowerBound, steps[i - 1].metricIntervalUpperBound, "steps leave no gap");
+        }
+    });
+});
+
+describe("alarm key policy", () => {
+    it("lets CloudWatch alarms of this account (only) use the key", () => {
+        const policy = JSON.parse(alarmKeyPolicy("111122223333")) as { Statement: Array<{ Sid: string; Condition?: unknown }> };
+        assert.deepEqual(policy.Statement.map((s) => s.Sid), ["AccountAdministersKey", "CloudWatchAlarmsPublishToTopic"]);
+        assert.deepEqual(policy.Statement[1].Condition, { StringEquals: { "aws:SourceAccount": "111122223333" } });
     });
 });

@@ -72,6 +72,13 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
                 : "";
             return { id: `${name}-id`, state: { ...inputs, stdout, stderr: "" } };
         }
+        case "awsx:ec2:Vpc": {
+            // A remote component: under mocks awsx's children are not created, only the outputs the program reads.
+            const zones = (inputs.numberOfAvailabilityZones as number | undefined) ?? 3;
+            const specs = (inputs.subnetSpecs as Array<{ type: string }> | undefined) ?? [{ type: "Public" }, { type: "Private" }];
+            const ids = (type: string) => (specs.some((spec) => spec.type === type) ? Array.from({ length: zones }, (_, i) => `subnet-0${type.toLowerCase()}${i}${"0".repeat(8)}`) : []);
+            return { id: "", state: { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ids("Public"), privateSubnetIds: ids("Private"), isolatedSubnetIds: ids("Isolated") } };
+        }
         case "pulumi:pulumi:StackReference":
             return { id: String(inputs.name ?? name), state: { ...inputs, outputs: stackOutputs, secretOutputNames: secretStackOutputs } };
         default: {
