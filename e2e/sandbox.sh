@@ -13,7 +13,9 @@
 # Environment:
 #   E2E_STATE        folder for the backend, PULUMI_HOME, call log and records (default: temporary)
 #   E2E_API_LISTEN   comma-separated host:port the stand-in ECS/SSM API listens on (default 127.0.0.1:0)
-#   E2E_PROJECT      folder to run the command in (default: this repository)
+#   E2E_PROJECT      folder to run the command in (default: $E2E_STATE/project, a copy of this
+#                    repository's project: links to its code, copies of its Pulumi*.yaml, so
+#                    `pulumi config set` writes the sandbox's stack files, never the checkout's)
 # The stand-ins append every call they answer to $E2E_STATE/calls.jsonl.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -93,7 +95,15 @@ url="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1],
 rm -f "$ready"
 export AWS_ENDPOINT_URL_ECS="$url" AWS_ENDPOINT_URL_SSM="$url"
 
-cd "${E2E_PROJECT:-$root}"
+project="${E2E_PROJECT:-$state/project}"
+if [ -z "${E2E_PROJECT:-}" ] && [ ! -f "$project/Pulumi.yaml" ]; then
+    mkdir -p "$project"
+    for name in infra hosts worker policy node_modules package.json tsconfig.json; do
+        if [ -e "$root/$name" ]; then ln -sfn "$root/$name" "$project/$name"; fi
+    done
+    cp "$root"/Pulumi*.yaml "$project/"
+fi
+cd "$project"
 status=0
 "$@" || status=$?
 exit "$status"

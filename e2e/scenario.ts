@@ -9,6 +9,7 @@
  * Needs root (network namespaces) and the tools `npm run e2e:tools` builds; without them it says
  * so and skips.
  */
+import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -31,6 +32,36 @@ function logFilesUnder(folders: readonly string[]): string[] {
             ? (fs.readdirSync(folder, { recursive: true }) as string[]).map((name) => path.join(folder, name)).filter((file) => file.endsWith(".log") && fs.statSync(file).isFile())
             : [],
     );
+}
+
+/** The residency policy pack's own line in a `--policy-pack` run's output: it ran and passed. */
+const PACK_PASSED = /✅ ecs-anywhere-residency@v[\d.]+ \(local: policy\)/;
+
+/** Whether a `--policy-pack` run's output shows `rule` refusing a resource as mandatory. */
+function refusedBy(output: string, rule: string): boolean {
+    return /❌ ecs-anywhere-residency@v/.test(output) && new RegExp(`\\[mandatory\\]\\s+${rule}\\s`).test(output);
+}
+
+/**
+ * A copy of the sandbox's project whose infra/ is a real copy with `file` changed by `change`; the
+ * rest (stack config, links to node_modules, worker, hosts, policy) as in the project. Fails if the
+ * change finds nothing to change.
+ */
+function changedProgram(s: Sandbox, name: string, file: string, change: (source: string) => string): string {
+    const copy = path.join(s.state, name);
+    fs.mkdirSync(copy);
+    for (const entry of fs.readdirSync(s.project)) {
+        const from = path.join(s.project, entry);
+        if (entry === "infra") fs.cpSync(path.resolve(__dirname, "..", "infra"), path.join(copy, "infra"), { recursive: true });
+        else if (fs.lstatSync(from).isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(from), path.join(copy, entry));
+        else fs.copyFileSync(from, path.join(copy, entry));
+    }
+    const target = path.join(copy, "infra", file);
+    const source = fs.readFileSync(target, "utf8");
+    const changed = change(source);
+    expect(changed !== source, `the change to infra/${file} found nothing to change: the program moved on, update this check`);
+    fs.writeFileSync(target, changed);
+    return copy;
 }
 
 async function main(): Promise<void> {
@@ -79,6 +110,21 @@ async function main(): Promise<void> {
             expect(up.output.includes("ecs-anywhere:dataDir") && up.output.includes("expected an absolute folder"), `the error does not name the key and fix:\n${tail(up.output, 20)}`);
             const touched = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
             expect(touched.length === 0, `resources were touched: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+        });
+
+        await s.check("a host without hostKey stops before any resource, naming it and the ssh-keyscan command that prints its key", async () => {
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", dataDir]);
+            await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1].hostKey"]);
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
+            const scan = /`(ssh-keyscan -t ed25519 [^`]+)`/.exec(up.output)?.[1];
+            expect(up.output.includes(`host ${beta.name} (${beta.address})`) && scan !== undefined, `the error does not name ${beta.name} and the scan:\n${tail(up.output, 20)}`);
+            const touched = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
+            expect(touched.length === 0, `resources were touched: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            // The command it gives prints the key beta's sshd serves.
+            const [tool, ...args] = scan.split(" ");
+            const printed = execFileSync(tool, args, { stdio: ["ignore", "pipe", "ignore"] }).toString().trim().split(" ").slice(1).join(" ");
+            expect(printed === beta.publicHostKey, `\`${scan}\` printed ${JSON.stringify(printed)}, not beta's key`);
+            await s.pulumi(["config", "set", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1].hostKey", beta.publicHostKey]);
         });
 
         let site: Record<string, unknown> = {};
@@ -137,6 +183,39 @@ async function main(): Promise<void> {
             const changed = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
             expect(changed.length === 0, `the second up changed: ${changed.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
             for (const host of [alpha, beta]) expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}`);
+        });
+
+        await s.check("the residency policy pack passes both stacks as they are: pulumi preview --policy-pack policy", async () => {
+            for (const stack of ["region", "anywhere"]) {
+                const preview = await s.pulumi(["preview", "-s", stack, "--policy-pack", "policy", "--expect-no-changes"]);
+                expect(PACK_PASSED.test(preview.output), `the pack did not run and pass on ${stack}:\n${tail(preview.output, 20)}`);
+            }
+        });
+
+        await s.check("the residency policy pack refuses plain file names from hosts and an EFS volume on the external task, touching nothing", async () => {
+            // A config value the program accepts: refused by preview, and by up before any step.
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:logFileNames", "plain"]);
+            const preview = await s.pulumi(["preview", "-s", "anywhere", "--policy-pack", "policy"], { expectFailure: true });
+            expect(refusedBy(preview.output, "external-task-file-names-hidden-in-logs"), `preview was not refused by external-task-file-names-hidden-in-logs:\n${tail(preview.output, 30)}`);
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes", "--policy-pack", "policy"], { expectFailure: true });
+            expect(refusedBy(up.output, "external-task-file-names-hidden-in-logs"), `up was not refused by external-task-file-names-hidden-in-logs:\n${tail(up.output, 30)}`);
+            const touched = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
+            expect(touched.length === 0, `the refused up touched: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            await s.pulumi(["config", "rm", "-s", "anywhere", "ecs-anywhere:logFileNames"]);
+
+            // A copy of the program changed to put the hosts' data volume on EFS: refused with the pack, accepted without it.
+            const program = changedProgram(s, "program-efs-on-hosts", path.join("anywhere", "index.ts"), (source) =>
+                source.replace(
+                    'volumes: [{ name: "data", hostPath: config.dataDir }]',
+                    'volumes: [{ name: "data", efsVolumeConfiguration: { fileSystemId: "fs-0123456789abcdef0", transitEncryption: "ENABLED" } }]',
+                ),
+            );
+            const env = { E2E_PROJECT: program };
+            const refused = await s.run(["pulumi", "preview", "-s", "anywhere", "--policy-pack", "policy", "--non-interactive"], { env });
+            expect(refused.status !== 0 && refusedBy(refused.output, "external-task-host-volumes-only"), `the EFS volume was not refused (exit ${refused.status}):\n${tail(refused.output, 30)}`);
+            const unchecked = await s.run(["pulumi", "preview", "-s", "anywhere", "--non-interactive"], { env });
+            expect(unchecked.status === 0, `without the pack the changed program does not preview (exit ${unchecked.status}), so the refusal proves nothing:\n${tail(unchecked.output, 30)}`);
+            await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
         });
 
         await s.check("a wrong host key fails naming the host; the other host is untouched", async () => {
