@@ -112,7 +112,7 @@ run_installer() {
     info "running the installer (region $REGION, cluster $CLUSTER, activation $ACTIVATION_ID); this takes a few minutes"
     local status=0 endpoint=()
     if [ -n "$ECS_ENDPOINT" ]; then endpoint=(--ecs-endpoint "$ECS_ENDPOINT"); fi
-    bash "$WORK_DIR/ecs-anywhere-install.sh" --region "$REGION" --cluster "$CLUSTER" "${endpoint[@]}" \
+    bash "$WORK_DIR/ecs-anywhere-install.sh" --region "$REGION" --cluster "$CLUSTER" ${endpoint[@]+"${endpoint[@]}"} \
         --activation-id "$ACTIVATION_ID" --activation-code "$(cat "$WORK_DIR/activation-code")" 2>&1 |
         awk -v secret="$ACTIVATION_CODE" '{ while ((i = index($0, secret)) > 0) $0 = substr($0, 1, i - 1) "****" substr($0, i + length(secret)); print }' >&2 ||
         status=$?
