@@ -16,7 +16,7 @@ import { HOST_STEPS, remoteScriptCommand, shellQuote } from "../anywhere/remote-
 import { regionProgram } from "../region/index";
 import { ConfigError } from "../validate";
 import { exampleConfig, readerOf } from "./support/example-config";
-import { ACCOUNT, MOCK_REGION, ofType, only, promiseOf, recorded, settle, setupMocks, type RecordedResource } from "./support/mocks";
+import { MOCK_REGION, ofType, only, promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, type RecordedResource } from "./support/mocks";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (value: unknown): boolean => typeof value === "object" && value !== null && SECRET_SIG in value;
@@ -30,17 +30,6 @@ const ECDSA_384_KEY =
 const RSA_KEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC8FIyr/usGuVkQSHApxEPEbmHUuxQPnvFe0z0rJJErfk7f8ojPHaBefemebutr44o30r6zmVrI";
 const HOST_STEP_NAMES = ["preflight", "install", "data", "verify", "registration"] as const;
 
-export const REGION_STACK_OUTPUTS = {
-    region: MOCK_REGION,
-    queueUrl: `https://sqs.${MOCK_REGION}.amazonaws.com/${ACCOUNT}/ecs-anywhere-region-queue-1a2b3c`,
-    queueArn: `arn:aws:sqs:${MOCK_REGION}:${ACCOUNT}:ecs-anywhere-region-queue-1a2b3c`,
-    deadLetterQueueUrl: `https://sqs.${MOCK_REGION}.amazonaws.com/${ACCOUNT}/ecs-anywhere-region-dlq-4d5e6f`,
-    imageUri: `${ACCOUNT}.dkr.ecr.${MOCK_REGION}.amazonaws.com/ecs-anywhere-region-repository:latest@sha256:${"ab".repeat(32)}`,
-    logGroupName: "/ecs/ecs-anywhere-region",
-    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-task-7a8b9c`,
-    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-execution-0d1e2f`,
-    clusterName: "ecs-anywhere-region-cluster-3a4b5c",
-};
 
 function anywhereConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
     return { ...exampleConfig("anywhere"), "ecs-anywhere:sshPrivateKey": TEST_KEY, ...extra };

@@ -8,22 +8,11 @@ import * as assert from "node:assert/strict";
 import { buildAnywhere } from "../../infra/anywhere/index";
 import { regionProgram } from "../../infra/region/index";
 import { exampleConfig } from "../../infra/test/support/example-config";
-import { ACCOUNT, MOCK_REGION, promiseOf, recorded, settle, setupMocks } from "../../infra/test/support/mocks";
+import { promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks } from "../../infra/test/support/mocks";
 import { PACK_NAME, residencyPolicies } from "../policies";
 import { kindOf } from "../stack";
 import { runResourcePolicy, runStackPolicy, type TestResource } from "./run";
 
-const REGION_STACK_OUTPUTS = {
-    region: MOCK_REGION,
-    queueUrl: `https://sqs.${MOCK_REGION}.amazonaws.com/${ACCOUNT}/ecs-anywhere-region-queue-1a2b3c`,
-    queueArn: `arn:aws:sqs:${MOCK_REGION}:${ACCOUNT}:ecs-anywhere-region-queue-1a2b3c`,
-    deadLetterQueueUrl: `https://sqs.${MOCK_REGION}.amazonaws.com/${ACCOUNT}/ecs-anywhere-region-dlq-4d5e6f`,
-    imageUri: `${ACCOUNT}.dkr.ecr.${MOCK_REGION}.amazonaws.com/ecs-anywhere-region-repository:latest@sha256:${"ab".repeat(32)}`,
-    logGroupName: "/ecs/ecs-anywhere-region",
-    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-task-7a8b9c`,
-    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-execution-0d1e2f`,
-    clusterName: "ecs-anywhere-region-cluster-3a4b5c",
-};
 const TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAmock\n-----END OPENSSH PRIVATE KEY-----\n";
 
 /** What the program registered: its inputs (what a resource rule sees), and its id (which a stack rule also sees). */

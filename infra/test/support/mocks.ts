@@ -8,6 +8,19 @@ import * as pulumi from "@pulumi/pulumi";
 export const ACCOUNT = "123456789012";
 export const MOCK_REGION = "eu-west-1";
 
+/** The region stack's contract outputs as an anywhere stack reads them (tests of both the program and the policy pack). */
+export const REGION_STACK_OUTPUTS = {
+    region: MOCK_REGION,
+    queueUrl: `https://sqs.${MOCK_REGION}.amazonaws.com/${ACCOUNT}/ecs-anywhere-region-queue-1a2b3c`,
+    queueArn: `arn:aws:sqs:${MOCK_REGION}:${ACCOUNT}:ecs-anywhere-region-queue-1a2b3c`,
+    deadLetterQueueUrl: `https://sqs.${MOCK_REGION}.amazonaws.com/${ACCOUNT}/ecs-anywhere-region-dlq-4d5e6f`,
+    imageUri: `${ACCOUNT}.dkr.ecr.${MOCK_REGION}.amazonaws.com/ecs-anywhere-region-repository:latest@sha256:${"ab".repeat(32)}`,
+    logGroupName: "/ecs/ecs-anywhere-region",
+    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-task-7a8b9c`,
+    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-execution-0d1e2f`,
+    clusterName: "ecs-anywhere-region-cluster-3a4b5c",
+};
+
 export interface RecordedResource {
     readonly type: string;
     readonly name: string;
