@@ -185,6 +185,34 @@ async function main(): Promise<void> {
             for (const host of [alpha, beta]) expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}`);
         });
 
+        await s.check("a renewed activation and a moved data folder deregister nobody and re-register nobody", async () => {
+            const before = JSON.stringify(site.hosts);
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:activationExpiryDays", "10"]);
+            const renew = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            expect(indexOf(renew.calls, (c) => c.operation === "create" && c.type === "aws:ssm/activation:Activation") >= 0, "no new activation was made");
+            for (const host of [alpha, beta]) {
+                const touched = renew.calls.filter((c) => c.provider === "command" && c.name.includes(`-${host.name}-`) && ["create", "update", "delete"].includes(c.operation));
+                expect(touched.length === 0, `a new activation touched ${host.name}, already registered: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+                expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}, already registered`);
+            }
+            const moved = path.join(s.state, "data-moved");
+            fs.mkdirSync(moved);
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", moved]);
+            const move = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            for (const host of [alpha, beta]) {
+                expect(indexOf(move.calls, isCommand("create", host.name, "data")) >= 0, `the folders were not made in the new data folder on ${host.name}`);
+                const touched = move.calls.filter((c) => c.name.includes(`-${host.name}-`) && /-(install|verify|registration)$/.test(c.name) && ["create", "delete"].includes(c.operation));
+                expect(touched.length === 0, `moving the data folder replaced ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            }
+            for (const run of [renew, move]) {
+                const deregistrations = run.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+                expect(deregistrations.length === 0, `a host was deregistered: ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
+            }
+            site = await s.outputs("anywhere");
+            expect(JSON.stringify(site.hosts) === before, `the hosts' ids changed: ${before} -> ${JSON.stringify(site.hosts)}`);
+            await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
+        });
+
         await s.check("the residency policy pack passes both stacks as they are: pulumi preview --policy-pack policy", async () => {
             for (const stack of ["region", "anywhere"]) {
                 const preview = await s.pulumi(["preview", "-s", stack, "--policy-pack", "policy", "--expect-no-changes"]);

@@ -98,16 +98,21 @@ export class ManagedHost extends pulumi.ComponentResource {
 
         const connection = sshConnection(host, args.ssh);
         const commands = pulumi.all([args.region, args.clusterName]).apply(([region, cluster]) => hostCommands({ ...settings, hostName: host.name, region, cluster }));
-        const triggers = [host.address, host.port, host.user, settings.dataDir];
+        // What makes a host another machine (or another registration): a change replaces its steps.
+        const identity = [host.address, host.port, host.user];
+        // The data folder concerns preflight and the folders only: moving it must not deregister the host.
+        const dataTriggers = [...identity, settings.dataDir];
         // A default sshd refuses the provider's PULUMI_COMMAND_STDOUT/STDERR variables, with a warning per command.
         const common = { connection, addPreviousOutputInEnv: false };
 
-        this.preflight = new command.remote.Command(`${name}-preflight`, { ...common, create: commands.preflight, triggers }, childOptions(this));
+        this.preflight = new command.remote.Command(`${name}-preflight`, { ...common, create: commands.preflight, triggers: dataTriggers }, childOptions(this));
         this.installOptions = childOptions(this, {
             dependsOn: [this.preflight],
             // Its delete deregisters the host: the old registration goes before a new one is made.
             deleteBeforeReplace: true,
-            // A renewed activation must not re-run installs on hosts already registered.
+            // A new activation (renewed, or another host count: the registration limit follows it)
+            // must not touch hosts already registered, so stdin changes are ignored. The cost: a
+            // replaced install reuses the code in state (issue 14, item 1, still open).
             ignoreChanges: ["stdin"],
         });
         this.install = new command.remote.Command(
@@ -118,14 +123,14 @@ export class ManagedHost extends pulumi.ComponentResource {
                 delete: commands.deregister,
                 // The code and id go on standard input: a failed command prints its command line, never its input.
                 stdin: pulumi.secret(pulumi.all([args.activationCode, args.activationId]).apply(([code, id]) => installInput(code, id))),
-                triggers: [...triggers, args.clusterArn],
+                triggers: [...identity, args.clusterArn],
             },
             this.installOptions,
         );
-        this.data = new command.remote.Command(`${name}-data`, { ...common, create: commands.prepareData, triggers }, childOptions(this, { dependsOn: [this.install] }));
+        this.data = new command.remote.Command(`${name}-data`, { ...common, create: commands.prepareData, triggers: dataTriggers }, childOptions(this, { dependsOn: [this.install] }));
         this.verify = new command.remote.Command(
             `${name}-verify`,
-            { ...common, create: commands.verify, triggers: [...triggers, args.clusterArn] },
+            { ...common, create: commands.verify, triggers: [...identity, args.clusterArn] },
             childOptions(this, { dependsOn: [this.install, this.data] }),
         );
         const ids = this.verify.stdout.apply((stdout) => parseVerifyOutput(host.name, stdout));

@@ -120,6 +120,14 @@ describe("anywhere stack", function () {
                 assert.ok(!triggers.includes("activation"), `${install.urn}: activation not in triggers`);
             }
         });
+        it("moving the data folder re-runs preflight and data, but replaces neither install nor verify", () => {
+            const dataDir = deployment.config.dataDir;
+            for (const step of ofType("command:remote:Command")) {
+                const triggers = step.inputs.triggers as unknown[];
+                const expected = step.name.endsWith("-preflight") || step.name.endsWith("-data");
+                assert.equal(triggers.includes(dataDir), expected, `${step.urn}: dataDir ${expected ? "missing from" : "in"} its triggers`);
+            }
+        });
     });
 
     describe("hosts", () => {
