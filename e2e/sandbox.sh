@@ -8,11 +8,15 @@
 # - a local backend (file://) and the stand-ins' records in $E2E_STATE if set (keep it across
 #   commands to build up stacks step by step), else in a temporary folder removed afterwards;
 # - PULUMI_CONFIG_PASSPHRASE (default "sandbox"), fake AWS credentials, no AWS profile or config
-#   file, every AWS SDK endpoint pointed at a closed local port, except ECS and SSM, which go to
-#   stand-in API endpoints (e2e/standins/aws-api.ts) that run for the command's duration.
+#   file, every AWS SDK endpoint pointed at a closed local port, except ECS, SSM and STS, which go
+#   to stand-in API endpoints (e2e/standins/aws-api.ts) that run for the command's duration (the
+#   hosts' deregistration at destroy checks its caller's account with STS GetCallerIdentity).
 # Environment:
 #   E2E_STATE        folder for the backend, PULUMI_HOME, call log and records (default: temporary)
-#   E2E_API_LISTEN   comma-separated host:port the stand-in ECS/SSM API listens on (default 127.0.0.1:0)
+#   E2E_API_LISTEN   comma-separated host:port the stand-in ECS/SSM/STS API listens on (default 127.0.0.1:0)
+#   E2E_STS_ACCOUNT  the account the stand-in STS says the sandbox's credentials belong to (default
+#                    123456789012, the hosts' account; another one makes the destroy refuse to
+#                    deregister the hosts, as in the wrong AWS account)
 #   E2E_PROJECT      folder to run the command in (default: $E2E_STATE/project, a copy of this
 #                    repository's project: links to its code, copies of its Pulumi*.yaml, so
 #                    `pulumi config set` writes the sandbox's stack files, never the checkout's)
@@ -87,13 +91,13 @@ rm -f "$ready"
 api_pid=$!
 for _ in $(seq 1 100); do
     [ -s "$ready" ] && break
-    kill -0 "$api_pid" 2>/dev/null || { echo "sandbox: the stand-in ECS/SSM API did not start: $(tail -n 5 "$state/aws-api.log")" >&2; exit 1; }
+    kill -0 "$api_pid" 2>/dev/null || { echo "sandbox: the stand-in ECS/SSM/STS API did not start: $(tail -n 5 "$state/aws-api.log")" >&2; exit 1; }
     sleep 0.1
 done
-[ -s "$ready" ] || { echo "sandbox: the stand-in ECS/SSM API did not start within 10 s" >&2; exit 1; }
+[ -s "$ready" ] || { echo "sandbox: the stand-in ECS/SSM/STS API did not start within 10 s" >&2; exit 1; }
 url="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(Array.isArray(r.urls) ? r.urls[0] : r.url ?? r.urls)' "$ready")"
 rm -f "$ready"
-export AWS_ENDPOINT_URL_ECS="$url" AWS_ENDPOINT_URL_SSM="$url"
+export AWS_ENDPOINT_URL_ECS="$url" AWS_ENDPOINT_URL_SSM="$url" AWS_ENDPOINT_URL_STS="$url"
 
 project="${E2E_PROJECT:-$state/project}"
 if [ -z "${E2E_PROJECT:-}" ] && [ ! -f "$project/Pulumi.yaml" ]; then

@@ -14,6 +14,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TestBed, type TestHost } from "../hosts/test/testbed";
+import { activationWindow } from "../infra/anywhere/activation";
+import { cleanupCommand } from "../infra/anywhere/host-commands";
 import { REGION_OUTPUTS } from "../infra/region/index";
 import { configureSite, expect, hostEntry, indexOf, isCommand, REGION, Sandbox, sandboxUnavailable, tail } from "./sandbox-runner";
 import { liveResources } from "./standins/records";
@@ -185,31 +187,59 @@ async function main(): Promise<void> {
             for (const host of [alpha, beta]) expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}`);
         });
 
-        await s.check("a renewed activation and a moved data folder deregister nobody and re-register nobody", async () => {
+        await s.check("a renewed activation re-runs the idempotent install (nobody deregistered), a replaced install gets the current code, a moved data folder replaces nothing", async () => {
             const before = JSON.stringify(site.hosts);
-            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:activationExpiryDays", "10"]);
+            // An expiry whose window ends on another date than the default's (14 days, renewed 3 before) today: a new activation.
+            const now = new Date();
+            const expiry = [10, 9, 8, 12, 13].find((days) => activationWindow(now, days, 3).expirationDate !== activationWindow(now, 14, 3).expirationDate);
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:activationExpiryDays", String(expiry)]);
             const renew = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
             expect(indexOf(renew.calls, (c) => c.operation === "create" && c.type === "aws:ssm/activation:Activation") >= 0, "no new activation was made");
             for (const host of [alpha, beta]) {
-                const touched = renew.calls.filter((c) => c.provider === "command" && c.name.includes(`-${host.name}-`) && ["create", "update", "delete"].includes(c.operation));
-                expect(touched.length === 0, `a new activation touched ${host.name}, already registered: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+                expect(indexOf(renew.calls, isCommand("update", host.name, "install")) >= 0, `the new activation did not re-run install on ${host.name}`);
+                const replaced = renew.calls.filter((c) => c.provider === "command" && c.name.includes(`-${host.name}-`) && ["create", "delete"].includes(c.operation));
+                expect(replaced.length === 0, `a new activation replaced steps of ${host.name}: ${replaced.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
                 expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}, already registered`);
             }
+            const deregistered = renew.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+            expect(deregistered.length === 0, `the renewal deregistered: ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
+            site = await s.outputs("anywhere");
+            expect(JSON.stringify(site.hosts) === before, `the hosts' ids changed: ${before} -> ${JSON.stringify(site.hosts)}`);
+
+            // beta re-imaged (its registration wiped on the host): replacing its install and verify
+            // registers it again with the activation of now, not the one its install was made with.
+            const oldIds = (site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>)[beta.name];
+            const wiped = await beta.ssh(cleanupCommand(beta.name));
+            expect(wiped.status === 0 && registrationLeft(beta).length === 0, `wiping beta failed: ${wiped.stderr}`);
+            const urn = (step: string) => `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost$command:remote:Command::ecs-anywhere-anywhere-${beta.name}-${step}`;
+            const replace = await s.pulumi(["up", "-s", "anywhere", "--yes", "--replace", urn("install"), "--replace", urn("verify")]);
+            const shown = await s.pulumi(["stack", "output", "-s", "anywhere", "activationCode", "--show-secrets"]);
+            const digest = crypto.createHash("sha256").update(shown.output.trim().split("\n").pop() ?? "").digest("hex");
+            const runs = beta.installerRuns();
+            expect(runs.length === 2 && runs[1].includes(`code-sha256=${digest}`) && !runs[0].includes(`code-sha256=${digest}`), `beta was not registered again with the current code: ${runs.join(" | ")}`);
+            site = await s.outputs("anywhere");
+            const newIds = (site.hosts as Record<string, { managedInstanceId: string }>)[beta.name];
+            expect(newIds.managedInstanceId !== oldIds.managedInstanceId, "beta's managed instance id did not change");
+            const ecs = indexOf(replace.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(oldIds.containerInstanceArn));
+            const ssm = indexOf(replace.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(oldIds.managedInstanceId));
+            expect(ecs >= 0 && ssm > ecs, `beta's old registration was not deregistered (ECS ${ecs}, SSM ${ssm})`);
+            const onAlpha = replace.calls.filter((c) => c.name.includes(`-${alpha.name}-`) && ["create", "update", "delete"].includes(c.operation));
+            expect(onAlpha.length === 0, `alpha was touched: ${onAlpha.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+
+            const beforeMove = JSON.stringify(site.hosts);
             const moved = path.join(s.state, "data-moved");
             fs.mkdirSync(moved);
             await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", moved]);
             const move = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
             for (const host of [alpha, beta]) {
                 expect(indexOf(move.calls, isCommand("create", host.name, "data")) >= 0, `the folders were not made in the new data folder on ${host.name}`);
-                const touched = move.calls.filter((c) => c.name.includes(`-${host.name}-`) && /-(install|verify|registration)$/.test(c.name) && ["create", "delete"].includes(c.operation));
-                expect(touched.length === 0, `moving the data folder replaced ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+                const touched = move.calls.filter((c) => c.name.includes(`-${host.name}-`) && /-(cleanup|install|verify|registration)$/.test(c.name) && ["create", "update", "delete"].includes(c.operation));
+                expect(touched.length === 0, `moving the data folder touched ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
             }
-            for (const run of [renew, move]) {
-                const deregistrations = run.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
-                expect(deregistrations.length === 0, `a host was deregistered: ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
-            }
+            const moveDeregistrations = move.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+            expect(moveDeregistrations.length === 0, `moving the data folder deregistered: ${moveDeregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
             site = await s.outputs("anywhere");
-            expect(JSON.stringify(site.hosts) === before, `the hosts' ids changed: ${before} -> ${JSON.stringify(site.hosts)}`);
+            expect(JSON.stringify(site.hosts) === beforeMove, `the hosts' ids changed: ${beforeMove} -> ${JSON.stringify(site.hosts)}`);
             await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
         });
 
@@ -259,30 +289,84 @@ async function main(): Promise<void> {
 
         await s.check("an unreachable host fails naming it; the others are untouched", async () => {
             delta.stopSshd();
+            const installerRuns = Object.fromEntries([alpha, beta].map((host) => [host.name, host.installerRuns().length]));
             await s.pulumi(["config", "set", "-s", "anywhere", "--path", "ecs-anywhere:hosts[2].name", delta.name]);
             for (const [field, value] of Object.entries(hostEntry(delta)).filter(([f]) => f !== "name")) {
                 await s.pulumi(["config", "set", "-s", "anywhere", "--path", `ecs-anywhere:hosts[2].${field}`, value]);
             }
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
             expect(up.output.includes(delta.name) || up.output.includes(delta.address), `the failure does not name ${delta.name}:\n${tail(up.output, 30)}`);
-            const others = up.calls.filter((c) => c.provider === "command" && !c.name.includes(`-${delta.name}-`) && ["create", "update", "delete"].includes(c.operation));
-            expect(others.length === 0, `other hosts were touched: ${others.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            // A third host may need a larger registration limit, so a new activation: then the others'
+            // installs re-run (an update), which changes nothing on a registered host.
+            const others = up.calls.filter((c) => c.provider === "command" && !c.name.includes(`-${delta.name}-`) && ["create", "delete"].includes(c.operation));
+            expect(others.length === 0, `other hosts' steps were replaced: ${others.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            for (const host of [alpha, beta]) expect(host.installerRuns().length === installerRuns[host.name], `the installer ran again on ${host.name}`);
+            const deregistered = up.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+            expect(deregistered.length === 0, `a host was deregistered: ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
             await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[2]"]);
             // The failed host's half-made resources (if any) go with the next up.
             await s.pulumi(["up", "-s", "anywhere", "--yes"]);
             await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
         });
 
-        await s.check("a second site anywhere-berlin on the same region stack", async () => {
+        await s.check("a second site anywhere-berlin on the same region stack; its destroy with the host unreachable removes all else and says which host is left", async () => {
             await configureSite(s, "anywhere-berlin", bed, [gamma], dataDir);
             await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"]);
             const berlin = await s.outputs("anywhere-berlin");
             expect(berlin.clusterName === "ecs-anywhere-anywhere-berlin", `clusterName ${String(berlin.clusterName)}`);
             expect(berlin.activationId !== site.activationId, "both sites share one activation");
-            const hosts = berlin.hosts as Record<string, { managedInstanceId: string }>;
+            const hosts = berlin.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>;
             expect(/^mi-/.test(hosts?.[gamma.name]?.managedInstanceId ?? ""), `hosts.${gamma.name} ${JSON.stringify(hosts)}`);
-            await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"]);
+
+            // Credentials of another account (the stand-in STS says so): the destroy refuses before
+            // any deregistration, since "not found" there would not mean gone; the stack keeps all.
+            const wrong = await s.run(["pulumi", "destroy", "-s", "anywhere-berlin", "--yes", "--non-interactive"], { env: { E2E_STS_ACCOUNT: "999999999999" } });
+            expect(wrong.status !== 0 && /registered in AWS account 123456789012/.test(wrong.output) && /are of account 999999999999/.test(wrong.output), `a destroy in the wrong account was not refused naming both accounts (exit ${wrong.status}):\n${tail(wrong.output, 30)}`);
+            const touchedInWrongAccount = wrong.calls.filter((c) => c.provider === "ecs-api" || c.provider === "ssm-api");
+            expect(touchedInWrongAccount.length === 0, `the wrong-account destroy called ${touchedInWrongAccount.map((c) => `${c.provider} ${c.type}`).join(", ")}`);
+            expect(registrationLeft(gamma).length === REGISTRATION_PATHS.length, "the wrong-account destroy cleaned gamma");
+            await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"]);
+
+            // gamma drops off the network: destroy still deregisters it in AWS and removes the
+            // service, cluster, activation and role; only gamma's own clean-up fails, naming it.
+            gamma.disconnect();
+            const left = async () => {
+                const exported = JSON.parse((await s.pulumi(["stack", "export", "-s", "anywhere-berlin"])).output) as { deployment: { resources?: Array<{ urn: string; type: string }> } };
+                return (exported.deployment.resources ?? []).filter((r) => !r.type.startsWith("pulumi:"));
+            };
+            const plain = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"], { expectFailure: true });
+            expect(plain.output.includes(`-${gamma.name}-cleanup`), `the failed destroy does not name ${gamma.name}'s clean-up:\n${tail(plain.output, 30)}`);
+            const ecs = indexOf(plain.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(hosts[gamma.name].containerInstanceArn));
+            const ssm = indexOf(plain.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(hosts[gamma.name].managedInstanceId));
+            expect(ecs >= 0 && ssm > ecs, `gamma was not deregistered in AWS (ECS ${ecs}, SSM ${ssm})`);
+            console.log(`    after a plain destroy: ${(await left()).map((r) => r.urn.split("::").pop()).join(", ")}`);
+            const full = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes", "--continue-on-error"], { expectFailure: true });
+            expect(full.output.includes(`-${gamma.name}-cleanup`), `destroy --continue-on-error does not name ${gamma.name}'s clean-up:\n${tail(full.output, 30)}`);
+            const remaining = (await left()).map((r) => r.type + " " + r.urn.split("::").pop());
+            const expected = ["ecs-anywhere:hosts:ManagedHost ecs-anywhere-anywhere-berlin-" + gamma.name, ...["cleanup", "preflight"].map((step) => `command:remote:Command ecs-anywhere-anywhere-berlin-${gamma.name}-${step}`)];
+            expect(JSON.stringify(remaining.sort()) === JSON.stringify(expected.sort()), `left after destroy --continue-on-error: ${remaining.join(", ")}; expected only ${expected.join(", ")}`);
+            expect(registrationLeft(gamma).length === REGISTRATION_PATHS.length, "gamma was cleaned while unreachable?");
+
+            // gamma is back: destroy again cleans it and empties the stack.
+            gamma.reconnect();
+            const again = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"]);
+            expect(indexOf(again.calls, isCommand("delete", gamma.name, "cleanup")) >= 0, "the second destroy did not clean gamma");
             expect(registrationLeft(gamma).length === 0, `gamma still has ${registrationLeft(gamma).join(", ")}`);
+            expect((await left()).length === 0, `the berlin stack still holds ${(await left()).map((r) => r.urn).join(", ")}`);
+
+            // Or it never comes back: the README's way out, `pulumi state delete` of its clean-up.
+            await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"]);
+            gamma.disconnect();
+            await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes", "--continue-on-error"], { expectFailure: true });
+            const urns = await s.pulumi(["stack", "--show-urns", "-s", "anywhere-berlin"]);
+            const cleanupUrn = urns.output.split(/\s+/).find((word) => word.startsWith("urn:pulumi:") && word.endsWith(`-${gamma.name}-cleanup`));
+            expect(cleanupUrn !== undefined, `pulumi stack --show-urns shows no clean-up URN:\n${tail(urns.output, 20)}`);
+            await s.pulumi(["state", "delete", "-s", "anywhere-berlin", cleanupUrn!, "--yes"]);
+            await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"]);
+            expect((await left()).length === 0, `after state delete and destroy the berlin stack still holds ${(await left()).map((r) => r.urn).join(", ")}`);
+            gamma.reconnect();
+            const byHand = await gamma.ssh(cleanupCommand(gamma.name));
+            expect(byHand.status === 0 && registrationLeft(gamma).length === 0, `cleaning gamma by hand failed: ${byHand.stderr}`);
         });
 
         await s.check("a host removed from the config is deregistered: ECS, then SSM, then the host; the other untouched", async () => {
@@ -291,7 +375,7 @@ async function main(): Promise<void> {
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
             const ecs = indexOf(up.calls, (c) => c.provider === "ecs-api" && c.type === "DeregisterContainerInstance" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn));
             const ssm = indexOf(up.calls, (c) => c.provider === "ssm-api" && c.type === "DeregisterManagedInstance" && JSON.stringify(c.inputs).includes(ids.managedInstanceId));
-            const host = indexOf(up.calls, isCommand("delete", beta.name, "install"));
+            const host = indexOf(up.calls, isCommand("delete", beta.name, "cleanup"));
             expect(ecs >= 0 && ssm > ecs && host > ssm, `order ECS ${ecs}, SSM ${ssm}, host ${host}`);
             const deregistrations = up.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
             expect(deregistrations.length === 2, `expected exactly beta's two deregistrations, got ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
@@ -307,7 +391,7 @@ async function main(): Promise<void> {
             const service = indexOf(destroy.calls, (c) => c.operation === "delete" && c.type === "aws:ecs/service:Service");
             const ecs = indexOf(destroy.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn));
             const ssm = indexOf(destroy.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(ids.managedInstanceId));
-            const host = indexOf(destroy.calls, isCommand("delete", alpha.name, "install"));
+            const host = indexOf(destroy.calls, isCommand("delete", alpha.name, "cleanup"));
             const cluster = indexOf(destroy.calls, (c) => c.operation === "delete" && c.type === "aws:ecs/cluster:Cluster");
             expect(service >= 0 && ecs > service && ssm > ecs && host > ssm, `order service ${service}, ECS ${ecs}, SSM ${ssm}, host ${host}`);
             expect(cluster > ecs, `the cluster (${cluster}) went before its instance was deregistered (${ecs})`);

@@ -24,7 +24,8 @@ export const ANYWHERE_ALLOWED_TYPES: readonly string[] = [
  * code of its own and the program picks its type name, so it is also held to the registration's inputs.
  */
 export const REGISTRATION_TYPE = "pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration";
-export const REGISTRATION_INPUTS: readonly string[] = ["region", "cluster", "containerInstanceArn", "managedInstanceId"];
+// `aws`: the stack's AWS settings (profile, roles) its delete deregisters the host with; no data.
+export const REGISTRATION_INPUTS: readonly string[] = ["region", "cluster", "containerInstanceArn", "managedInstanceId", "aws"];
 
 /** Why a resource of this type and these inputs may not be in an anywhere stack, or undefined if it may. */
 export function anywhereRefusal(type: string, props: Record<string, unknown>): string | undefined {

@@ -1,20 +1,29 @@
 /**
- * Stand-in ECS and SSM API endpoints, for what the program calls through the AWS SDK v3 at
+ * Stand-in ECS, SSM and STS API endpoints, for what the program calls through the AWS SDK v3 at
  * destroy (infra/anywhere/deregister.ts): `DeregisterContainerInstance` and
- * `DeregisterManagedInstance`, in the AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target:
+ * `DeregisterManagedInstance` in the AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target:
  * AmazonEC2ContainerServiceV20141113.<Action>` or `AmazonSSM.<Action>`, content type
- * `application/x-amz-json-1.1`). One server answers both services: point
- * `AWS_ENDPOINT_URL_ECS` and `AWS_ENDPOINT_URL_SSM` at it.
+ * `application/x-amz-json-1.1`), and STS `GetCallerIdentity` and `AssumeRole` in the query
+ * protocol (`POST /`, form-encoded `Action=...&Version=2011-06-15`, XML answers). One server
+ * answers all three: point `AWS_ENDPOINT_URL_ECS`, `AWS_ENDPOINT_URL_SSM` and
+ * `AWS_ENDPOINT_URL_STS` at it.
+ *
+ * Accounts: the hosts and clusters are in account 123456789012, the aws stand-in's. Requests are
+ * not authenticated, but the access key id in their signature tells who calls: keys issued by
+ * `AssumeRole` act in the role's account, any other key in the caller account (`--caller-account`
+ * or `$E2E_STS_ACCOUNT`, default 123456789012). `GetCallerIdentity` answers that account; in any
+ * account but 123456789012, ECS finds no cluster (`ClusterNotFoundException`) and SSM no instance
+ * (`InvalidInstanceId`), as AWS answers a caller in the wrong account.
  *
  * Any instance is taken to be registered until it is deregistered once; deregistering it again
  * fails as AWS does (ECS `InvalidParameterException` "Container instance not found.", SSM
  * `InvalidInstanceId`), and so does an id of the wrong shape (SSM `ValidationException`). With
  * a state folder, ECS also checks the cluster against the aws stand-in's live records
- * (`ClusterNotFoundException`). Any other action: 400 `UnknownOperationException` naming it.
- * GET and HEAD (the hosts' preflight probes the endpoints with curl and reads `Date`) get 200
- * for `/` and 404 elsewhere, always with a `Date` header. Requests are not authenticated.
+ * (`ClusterNotFoundException`). Any other action: 400 `UnknownOperationException` (STS:
+ * `InvalidAction`) naming it. GET and HEAD (the hosts' preflight probes the endpoints with curl
+ * and reads `Date`) get 200 for `/` and 404 elsewhere, always with a `Date` header.
  *
- *   tsx e2e/standins/aws-api.ts --listen 127.0.0.1:0 [--listen 10.x.y.z:PORT] --ready-file <path> [--state <dir>]
+ *   tsx e2e/standins/aws-api.ts --listen 127.0.0.1:0 [--listen 10.x.y.z:PORT] --ready-file <path> [--state <dir>] [--caller-account <12 digits>]
  *
  * writes `{"urls": [...], "pid": n}` to the ready file once listening and runs until SIGTERM.
  */
@@ -28,8 +37,11 @@ import { RecordStore } from "./records";
 
 export const ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
 export const SSM_TARGET_PREFIX = "AmazonSSM.";
+export const STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/";
+/** The account the hosts and clusters are in (the aws stand-in's). */
 const ACCOUNT_ID = "123456789012";
 const MANAGED_INSTANCE_ID = /^mi-[0-9a-f]{17}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
 
 export interface AwsApiOptions {
     readonly listen: readonly { readonly host: string; readonly port: number }[];
@@ -37,6 +49,8 @@ export interface AwsApiOptions {
     readonly stateDir?: string;
     /** Region for ARNs built from bare ids when the request does not tell. Default `$AWS_REGION` or eu-west-1. */
     readonly region?: string;
+    /** Account of callers whose keys were not issued by AssumeRole. Default `$E2E_STS_ACCOUNT` or 123456789012. */
+    readonly callerAccount?: string;
 }
 
 export interface AwsApi {
@@ -59,21 +73,84 @@ interface Handled {
     readonly id?: string;
 }
 
-/** What both services remember between calls. */
+/** Who calls: the account and identity their credentials stand for. */
+export interface Caller {
+    readonly account: string;
+    readonly arn: string;
+    readonly userId: string;
+}
+
+/** The access key id of a SigV4-signed request (`Authorization: AWS4-HMAC-SHA256 Credential=<key>/...`), if any. */
+export function accessKeyOf(request: http.IncomingMessage): string | undefined {
+    return /Credential=([^/,\s]+)\//.exec(String(request.headers.authorization ?? ""))?.[1];
+}
+
+const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c);
+
+/** What the services remember between calls. */
 class ApiState {
     private readonly gone = new Set<string>();
+    /** Keys issued by AssumeRole, and whom they stand for. */
+    private readonly sessions = new Map<string, Caller>();
 
     constructor(
         private readonly stateDir: string | undefined,
         private readonly region: string,
+        private readonly defaultAccount: string,
     ) {}
+
+    callerOf(accessKeyId: string | undefined): Caller {
+        const session = accessKeyId === undefined ? undefined : this.sessions.get(accessKeyId);
+        if (session) return session;
+        const digest = crypto.createHash("sha256").update(accessKeyId ?? "anonymous").digest("hex").toUpperCase();
+        return { account: this.defaultAccount, arn: `arn:aws:iam::${this.defaultAccount}:user/e2e-standin`, userId: `AIDA${digest.slice(0, 17)}` };
+    }
+
+    /** ECS and SSM of another account than the hosts' know none of them. */
+    private checkAccount(caller: Caller, service: "ecs" | "ssm", id: string): void {
+        if (caller.account === ACCOUNT_ID) return;
+        if (service === "ecs") throw new ApiError("ClusterNotFoundException", "Cluster not found.");
+        throw new ApiError("InvalidInstanceId", `Instance ${id} is not a registered managed instance of account ${caller.account}`);
+    }
+
+    getCallerIdentity(caller: Caller): string {
+        return `<GetCallerIdentityResult><Arn>${escapeXml(caller.arn)}</Arn><UserId>${escapeXml(caller.userId)}</UserId><Account>${caller.account}</Account></GetCallerIdentityResult>`;
+    }
+
+    assumeRole(input: URLSearchParams): { xml: string; id: string } {
+        const roleArn = input.get("RoleArn") ?? "";
+        const sessionName = input.get("RoleSessionName") ?? "";
+        const match = ROLE_ARN.exec(roleArn);
+        if (!match) throw new ApiError("ValidationError", `${roleArn === "" ? "RoleArn is required" : `${roleArn} is invalid`}`);
+        if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) throw new ApiError("ValidationError", "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*");
+        const duration = Number(input.get("DurationSeconds") ?? 3600);
+        if (!Number.isInteger(duration) || duration < 900 || duration > 43_200) {
+            throw new ApiError("ValidationError", `1 validation error detected: Value '${input.get("DurationSeconds")}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
+        }
+        const [, account, roleName] = match;
+        const random = (bytes: number) => crypto.randomBytes(bytes).toString("hex").toUpperCase();
+        const accessKeyId = `ASIA${random(8)}`;
+        const roleId = `AROA${crypto.createHash("sha256").update(roleArn).digest("hex").toUpperCase().slice(0, 17)}`;
+        const assumed: Caller = { account, arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`, userId: `${roleId}:${sessionName}` };
+        this.sessions.set(accessKeyId, assumed);
+        const expiration = new Date(Date.now() + duration * 1000).toISOString();
+        const source = input.get("SourceIdentity");
+        const xml =
+            "<AssumeRoleResult>" +
+            (source ? `<SourceIdentity>${escapeXml(source)}</SourceIdentity>` : "") +
+            `<AssumedRoleUser><AssumedRoleId>${escapeXml(assumed.userId)}</AssumedRoleId><Arn>${escapeXml(assumed.arn)}</Arn></AssumedRoleUser>` +
+            `<Credentials><AccessKeyId>${accessKeyId}</AccessKeyId><SecretAccessKey>${crypto.randomBytes(30).toString("base64")}</SecretAccessKey>` +
+            `<SessionToken>${crypto.randomBytes(96).toString("base64")}</SessionToken><Expiration>${expiration}</Expiration></Credentials>` +
+            `<PackedPolicySize>${input.get("Policy") ? 6 : 0}</PackedPolicySize></AssumeRoleResult>`;
+        return { xml, id: assumed.arn };
+    }
 
     /** The region in an ARN, else the default. */
     private regionOf(text: string): string {
         return text.startsWith("arn:aws:") ? (text.split(":")[3] ?? this.region) : this.region;
     }
 
-    deregisterContainerInstance(input: Record<string, unknown>): Handled {
+    deregisterContainerInstance(caller: Caller, input: Record<string, unknown>): Handled {
         const containerInstance = input.containerInstance;
         if (typeof containerInstance !== "string" || containerInstance === "") {
             throw new ApiError("InvalidParameterException", "containerInstance can not be blank.");
@@ -81,6 +158,7 @@ class ApiState {
         const clusterInput = typeof input.cluster === "string" && input.cluster !== "" ? input.cluster : "default";
         const clusterName = clusterInput.includes(":cluster/") ? clusterInput.slice(clusterInput.indexOf(":cluster/") + 9) : clusterInput;
         const region = this.regionOf(containerInstance.startsWith("arn:") ? containerInstance : clusterInput);
+        this.checkAccount(caller, "ecs", containerInstance);
         if (this.stateDir) {
             const clusters = new RecordStore("aws", this.stateDir).all().filter((r) => r.type === "aws:ecs/cluster:Cluster");
             const known = clusters.some((r) => {
@@ -119,7 +197,7 @@ class ApiState {
         };
     }
 
-    deregisterManagedInstance(input: Record<string, unknown>): Handled {
+    deregisterManagedInstance(caller: Caller, input: Record<string, unknown>): Handled {
         const id = input.InstanceId;
         if (typeof id !== "string" || !MANAGED_INSTANCE_ID.test(id)) {
             throw new ApiError(
@@ -127,6 +205,7 @@ class ApiState {
                 `1 validation error detected: Value '${String(id)}' at 'instanceId' failed to satisfy constraint: Member must satisfy regular expression pattern: (^mi-[0-9a-f]{17}$)|(^eks_c:[0-9A-Za-z][A-Za-z0-9\\-_]{0,99}_\\w{17}$)`,
             );
         }
+        this.checkAccount(caller, "ssm", id);
         const key = `ssm:${id}`;
         if (this.gone.has(key)) throw new ApiError("InvalidInstanceId", `Instance ${id} is not a registered managed instance of account ${ACCOUNT_ID}`);
         this.gone.add(key);
@@ -148,6 +227,35 @@ function sendError(response: http.ServerResponse, error: ApiError, namespace: st
     });
 }
 
+function sendStsError(response: http.ServerResponse, error: ApiError): void {
+    const type = error.status >= 500 ? "Receiver" : "Sender";
+    const body = `<ErrorResponse xmlns="${STS_NAMESPACE}"><Error><Type>${type}</Type><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${crypto.randomUUID()}</RequestId></ErrorResponse>`;
+    send(response, error.status, body, { "Content-Type": "text/xml" });
+}
+
+/** STS, in the query protocol: a form-encoded POST naming its Action; XML answers. */
+function handleSts(state: ApiState, request: http.IncomingMessage, response: http.ServerResponse, raw: string): void {
+    const form = new URLSearchParams(raw);
+    const action = form.get("Action") ?? "";
+    const inputs = Object.fromEntries([...form.entries()].filter(([key]) => key !== "Action" && key !== "Version"));
+    const record = (result: string, id?: string) => logCall({ provider: "sts-api", operation: "api", type: action || "(none)", name: "", ...(id ? { id } : {}), inputs, result });
+    try {
+        const caller = state.callerOf(accessKeyOf(request));
+        let result: { xml: string; id: string };
+        if (form.get("Version") !== "2011-06-15") throw new ApiError("InvalidParameterValue", `Version ${form.get("Version") ?? "(none)"} is not 2011-06-15`);
+        if (action === "GetCallerIdentity") result = { xml: state.getCallerIdentity(caller), id: caller.arn };
+        else if (action === "AssumeRole") result = state.assumeRole(form);
+        else throw new ApiError("InvalidAction", `stand-in STS does not know ${action || "a request without Action"}: add it to e2e/standins/aws-api.ts`);
+        record("ok", result.id);
+        const body = `<${action}Response xmlns="${STS_NAMESPACE}">${result.xml}<ResponseMetadata><RequestId>${crypto.randomUUID()}</RequestId></ResponseMetadata></${action}Response>`;
+        send(response, 200, body, { "Content-Type": "text/xml" });
+    } catch (error) {
+        const apiError = error instanceof ApiError ? error : new ApiError("InternalFailure", String(error), 500);
+        record(`${apiError.code}: ${apiError.message}`);
+        sendStsError(response, apiError);
+    }
+}
+
 function readBody(request: http.IncomingMessage): Promise<string> {
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
@@ -163,6 +271,11 @@ function handler(state: ApiState): http.RequestListener {
             if (request.method === "GET" || request.method === "HEAD") {
                 const ok = (request.url ?? "/").split("?")[0] === "/";
                 send(response, ok ? 200 : 404, request.method === "HEAD" ? undefined : ok ? "healthy" : "Not Found", { "Content-Type": "text/plain" });
+                return;
+            }
+            const contentType = String(request.headers["content-type"] ?? "");
+            if (request.method === "POST" && request.headers["x-amz-target"] === undefined && contentType.startsWith("application/x-www-form-urlencoded")) {
+                handleSts(state, request, response, await readBody(request));
                 return;
             }
             const target = String(request.headers["x-amz-target"] ?? "");
@@ -181,8 +294,9 @@ function handler(state: ApiState): http.RequestListener {
                     throw new ApiError("SerializationException", "Start of structure or map found where not expected.");
                 }
                 let handled: Handled;
-                if (service === "ecs" && action === "DeregisterContainerInstance") handled = state.deregisterContainerInstance(input);
-                else if (service === "ssm" && action === "DeregisterManagedInstance") handled = state.deregisterManagedInstance(input);
+                const caller = state.callerOf(accessKeyOf(request));
+                if (service === "ecs" && action === "DeregisterContainerInstance") handled = state.deregisterContainerInstance(caller, input);
+                else if (service === "ssm" && action === "DeregisterManagedInstance") handled = state.deregisterManagedInstance(caller, input);
                 else throw new ApiError("UnknownOperationException", `stand-in AWS API does not know ${target || "a request without X-Amz-Target"}: add it to e2e/standins/aws-api.ts`);
                 record("ok", handled.id);
                 send(response, 200, JSON.stringify(handled.body), { "Content-Type": "application/x-amz-json-1.1" });
@@ -210,7 +324,9 @@ function listen(server: http.Server, host: string, port: number): Promise<string
 /** Starts the endpoints on every `listen` address; `urls` are the bound ones, in order. */
 export async function startAwsApi(options: AwsApiOptions): Promise<AwsApi> {
     if (options.listen.length === 0) throw new Error("startAwsApi: give at least one address to listen on");
-    const state = new ApiState(options.stateDir ?? process.env.E2E_STANDIN_STATE, options.region ?? process.env.AWS_REGION ?? "eu-west-1");
+    const callerAccount = options.callerAccount ?? (process.env.E2E_STS_ACCOUNT || ACCOUNT_ID);
+    if (!/^\d{12}$/.test(callerAccount)) throw new Error(`startAwsApi: the caller account must be 12 digits, not ${JSON.stringify(callerAccount)}`);
+    const state = new ApiState(options.stateDir ?? process.env.E2E_STANDIN_STATE, options.region ?? process.env.AWS_REGION ?? "eu-west-1", callerAccount);
     const servers: http.Server[] = [];
     const urls: string[] = [];
     try {
@@ -252,6 +368,7 @@ async function cli(argv: string[]): Promise<void> {
     let readyFile: string | undefined;
     let stateDir: string | undefined;
     let region: string | undefined;
+    let callerAccount: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const value = argv[i + 1];
         switch (argv[i]) {
@@ -271,12 +388,16 @@ async function cli(argv: string[]): Promise<void> {
                 region = value;
                 i++;
                 break;
+            case "--caller-account":
+                callerAccount = value;
+                i++;
+                break;
             default:
-                throw new Error(`aws-api.ts: unknown argument ${argv[i]}; usage: --listen host:port [--listen ...] [--ready-file path] [--state dir] [--region r]`);
+                throw new Error(`aws-api.ts: unknown argument ${argv[i]}; usage: --listen host:port [--listen ...] [--ready-file path] [--state dir] [--region r] [--caller-account 123456789012]`);
         }
     }
     if (listenOn.length === 0) listenOn.push({ host: "127.0.0.1", port: 0 });
-    const api = await startAwsApi({ listen: listenOn, ...(stateDir ? { stateDir } : {}), ...(region ? { region } : {}) });
+    const api = await startAwsApi({ listen: listenOn, ...(stateDir ? { stateDir } : {}), ...(region ? { region } : {}), ...(callerAccount ? { callerAccount } : {}) });
     const ready = JSON.stringify({ urls: api.urls, pid: process.pid });
     if (readyFile) {
         const temporary = path.join(path.dirname(readyFile), `.${path.basename(readyFile)}.${process.pid}.tmp`);

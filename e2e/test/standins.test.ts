@@ -1,8 +1,8 @@
 /**
  * The aws, docker-build and inert stand-ins called directly (check/diff/create/update/read/
  * delete/invoke), their records and call log; one of them served over gRPC as the engine would
- * start it (install-plugins' launcher); and the stand-in ECS/SSM endpoints through the real AWS
- * SDK v3 clients, as infra/anywhere/deregister.ts calls them at destroy.
+ * start it (install-plugins' launcher); and the stand-in ECS/SSM/STS endpoints through the real
+ * AWS SDK v3 clients, as infra/anywhere/deregister.ts calls them at destroy.
  */
 import * as assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -11,12 +11,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DeregisterContainerInstanceCommand, ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
 import { DeregisterManagedInstanceCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
+import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
+import * as pulumi from "@pulumi/pulumi";
 import * as grpc from "@grpc/grpc-js";
 import * as providerrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as providerproto from "@pulumi/pulumi/proto/provider_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { isAlreadyGone } from "../../infra/anywhere/deregister";
+import Module from "node:module";
+import { deregisterHost, hostRegistrationProvider, isAlreadyGone, sdkDeregistrationApi } from "../../infra/anywhere/deregister";
 import { startAwsApi, type AwsApi } from "../standins/aws-api";
 import { ACCOUNT_ID, awsProvider } from "../standins/aws";
 import { readCallLog } from "../standins/call-log";
@@ -631,5 +635,130 @@ describe("stand-ins: ECS and SSM endpoints through the AWS SDK v3", function () 
         const head = await fetch(`${api.urls[1]}/ping`, { method: "HEAD" });
         assert.equal(head.status, 404);
         assert.ok(head.headers.get("date"));
+    });
+});
+
+describe("stand-ins: STS, and the deregistration's account check, through the AWS SDK v3", function () {
+    this.timeout(60_000);
+    const OTHER_ACCOUNT = "210987654321";
+    const arn = (id: string) => `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:container-instance/ecs-anywhere-anywhere/${id}`;
+    let hostsAccount: AwsApi;
+    let otherAccount: AwsApi;
+    let dir: string;
+    let log: string;
+    const saved: Record<string, string | undefined> = {};
+    const setEnv = (values: Record<string, string | undefined>) => {
+        for (const [key, value] of Object.entries(values)) {
+            if (!(key in saved)) saved[key] = process.env[key];
+            if (value === undefined) delete process.env[key];
+            else process.env[key] = value;
+        }
+    };
+    /** The stand-ins' API calls since `from`, as `provider type outcome`. */
+    const apiCalls = (from = 0) =>
+        readCallLog(log)
+            .filter((c) => c.operation === "api")
+            .slice(from)
+            .map((c) => `${c.provider} ${c.type} ${c.result === "ok" ? "ok" : String(c.result).split(":")[0]}`);
+    const endpoints = (api: AwsApi) => ({ AWS_ENDPOINT_URL_ECS: api.urls[0], AWS_ENDPOINT_URL_SSM: api.urls[0], AWS_ENDPOINT_URL_STS: api.urls[0] });
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "standins-sts-"));
+        log = path.join(dir, "calls.jsonl");
+        // The hosts' cluster, alive in the aws stand-in's records.
+        await awsProvider({ stateDir: dir, region: REGION }).create!(urn("aws:ecs/cluster:Cluster", "cluster", "anywhere"), { name: "ecs-anywhere-anywhere" });
+        hostsAccount = await startAwsApi({ listen: [{ host: "127.0.0.1", port: 0 }], stateDir: dir });
+        otherAccount = await startAwsApi({ listen: [{ host: "127.0.0.1", port: 0 }], stateDir: dir, callerAccount: OTHER_ACCOUNT });
+        // As the sandbox has it: fake keys, no profile or shared files, no instance metadata.
+        setEnv({
+            AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+            AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            AWS_SESSION_TOKEN: undefined,
+            AWS_PROFILE: undefined,
+            AWS_REGION: REGION,
+            AWS_CONFIG_FILE: "/dev/null",
+            AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+            AWS_EC2_METADATA_DISABLED: "true",
+            E2E_CALL_LOG: log,
+            ...endpoints(hostsAccount),
+        });
+    });
+    after(async () => {
+        setEnv(saved);
+        await Promise.all([hostsAccount.close(), otherAccount.close()]);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("GetCallerIdentity answers the hosts' account, or the one it is told; AssumeRole's keys act in the role's account", async () => {
+        const identity = await new STSClient({ region: REGION }).send(new GetCallerIdentityCommand({}));
+        assert.equal(identity.Account, ACCOUNT_ID);
+        assert.equal(identity.Arn, `arn:aws:iam::${ACCOUNT_ID}:user/e2e-standin`);
+        assert.match(identity.UserId ?? "", /^AIDA[0-9A-F]{17}$/);
+
+        const elsewhere = await new STSClient({ region: REGION, endpoint: otherAccount.urls[0] }).send(new GetCallerIdentityCommand({}));
+        assert.equal(elsewhere.Account, OTHER_ACCOUNT);
+
+        const credentials = fromTemporaryCredentials({ params: { RoleArn: `arn:aws:iam::${OTHER_ACCOUNT}:role/ops/deployer`, RoleSessionName: "standin-test", DurationSeconds: 900 }, clientConfig: { region: REGION } });
+        const assumed = await new STSClient({ region: REGION, credentials }).send(new GetCallerIdentityCommand({}));
+        assert.equal(assumed.Account, OTHER_ACCOUNT);
+        assert.equal(assumed.Arn, `arn:aws:sts::${OTHER_ACCOUNT}:assumed-role/deployer/standin-test`);
+        assert.match(assumed.UserId ?? "", /^AROA[0-9A-F]{17}:standin-test$/);
+
+        const badRole = await fromTemporaryCredentials({ params: { RoleArn: "deployer", RoleSessionName: "x1" }, clientConfig: { region: REGION } })().catch((error: Error) => error);
+        assert.equal((badRole as Error).name, "ValidationError");
+        const unknown = await new STSClient({ region: REGION }).send(new GetSessionTokenCommand({})).catch((error: Error) => error);
+        assert.equal((unknown as Error).name, "InvalidAction");
+        assert.match((unknown as Error).message, /GetSessionToken/);
+        assert.deepEqual(apiCalls(), [
+            "sts-api GetCallerIdentity ok",
+            "sts-api GetCallerIdentity ok",
+            "sts-api AssumeRole ok",
+            "sts-api GetCallerIdentity ok",
+            "sts-api AssumeRole ValidationError",
+            "sts-api GetSessionToken InvalidAction",
+        ]);
+    });
+
+    it("the deregistration in another account refuses before ECS and SSM, which would say 'not found'; a role in the hosts' account makes it deregister", async () => {
+        const target = { region: REGION, cluster: "ecs-anywhere-anywhere", containerInstanceArn: arn("11111111111111111111111111111111"), managedInstanceId: "mi-01111111111111111" };
+        // The credentials of the other account: its ECS and SSM know none of the hosts.
+        const other = new ECSClient({ region: REGION, endpoint: otherAccount.urls[0] });
+        const notFound = await other.send(new DeregisterContainerInstanceCommand({ cluster: target.cluster, containerInstance: target.containerInstanceArn, force: true })).catch((error: Error) => error);
+        assert.ok(isAlreadyGone(notFound), "without the check, this would count as already gone");
+
+        const from = apiCalls().length;
+        const wrong = { endpoints: { ecs: otherAccount.urls[0], ssm: otherAccount.urls[0], sts: otherAccount.urls[0] } };
+        await assert.rejects(deregisterHost(sdkDeregistrationApi(REGION, wrong), target, wrong), new RegExp(`registered in AWS account ${ACCOUNT_ID} .* are of account ${OTHER_ACCOUNT}`));
+        assert.deepEqual(apiCalls(from), ["sts-api GetCallerIdentity ok"]);
+
+        const viaRole = { ...wrong, assumeRoles: [{ roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/deployer` }] };
+        assert.deepEqual(await deregisterHost(sdkDeregistrationApi(REGION, viaRole), target, viaRole), { ecs: "deregistered", ssm: "deregistered" });
+        assert.deepEqual(apiCalls(from + 1), ["sts-api AssumeRole ok", "sts-api GetCallerIdentity ok", "ecs-api DeregisterContainerInstance ok", "ssm-api DeregisterManagedInstance ok"]);
+        assert.deepEqual(await deregisterHost(sdkDeregistrationApi(REGION, viaRole), target, viaRole), { ecs: "already-gone", ssm: "already-gone" }, "after the check, not found is gone");
+    });
+
+    it("the provider's delete, serialized as Pulumi stores it, deregisters with the endpoints of the environment (as in the sandbox)", async () => {
+        const { text } = await pulumi.runtime.serializeFunction(() => hostRegistrationProvider, { allowSecrets: true });
+        // As the dynamic provider host loads it (require-from-string), from the project folder.
+        const root = path.resolve(__dirname, "..", "..");
+        const filename = path.join(root, "serialized-provider.js");
+        const loaded = new Module(filename) as Module & { _compile(code: string, filename: string): void };
+        loaded.filename = filename;
+        loaded.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(root);
+        loaded._compile(text, filename);
+        const provider = (loaded.exports as { handler(): pulumi.dynamic.ResourceProvider }).handler();
+        const props = { region: REGION, cluster: "ecs-anywhere-anywhere", containerInstanceArn: arn("22222222222222222222222222222222"), managedInstanceId: "mi-02222222222222222", aws: {} };
+        const from = apiCalls().length;
+        await provider.delete!("ecs-anywhere-anywhere/mi-02222222222222222", props);
+        assert.deepEqual(apiCalls(from), ["sts-api GetCallerIdentity ok", "ecs-api DeregisterContainerInstance ok", "ssm-api DeregisterManagedInstance ok"]);
+
+        // The sandbox's E2E_STS_ACCOUNT: the stand-in answers another account, and the destroy refuses.
+        setEnv(endpoints(otherAccount));
+        try {
+            await assert.rejects(provider.delete!("ecs-anywhere-anywhere/mi-02222222222222222", props), /refusing to deregister host/);
+        } finally {
+            setEnv(endpoints(hostsAccount));
+        }
+        assert.deepEqual(apiCalls(from + 3), ["sts-api GetCallerIdentity ok"]);
     });
 });

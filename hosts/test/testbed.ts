@@ -198,7 +198,24 @@ export class TestHost {
         this.sshd?.kill("SIGTERM");
     }
 
+    private unreachable = false;
+
+    /** Takes the host off the network as seen from here (connections fail at once: no route to host), its sshd still running. */
+    disconnect(): void {
+        execFileSync("ip", ["route", "add", "unreachable", `${this.address}/32`], { stdio: ["ignore", "ignore", "pipe"] });
+        this.unreachable = true;
+    }
+
+    /** Puts the host back after `disconnect`. */
+    reconnect(): void {
+        if (!this.unreachable) return;
+        execFileSync("ip", ["route", "del", "unreachable", `${this.address}/32`], { stdio: ["ignore", "ignore", "pipe"] });
+        this.unreachable = false;
+    }
+
     cleanUp(): void {
+        // The route is the root namespace's: it outlives the host's namespace unless removed.
+        if (this.unreachable) spawnSync("ip", ["route", "del", "unreachable", `${this.address}/32`]);
         this.stopSshd();
         // Anything the scripts left running on the host (the stand-in agent) lives in its namespace.
         const pids = spawnSync("ip", ["netns", "pids", this.namespace]).stdout?.toString().split(/\s+/).filter(Boolean) ?? [];

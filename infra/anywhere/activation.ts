@@ -21,7 +21,15 @@ export function activationWindow(now: Date, expiryDays: number, renewDays: numbe
     return { windowStart: new Date(windowStart), expirationDate: new Date(windowStart + expiryDays * DAY_MS).toISOString().replace(/\.\d{3}Z$/, "Z") };
 }
 
-/** Registrations one activation allows: the hosts plus headroom, within SSM's 1..1000. */
+/**
+ * Registrations one activation allows: the hosts plus headroom, rounded up to the next step of
+ * 1, 2, 4, 8, ... (at most SSM's 1000). A change of the limit makes a new activation, and a new
+ * activation re-runs the (idempotent) install on every host, so the limit grows in steps: adding
+ * or removing a host changes it only when the count crosses a step, not on every change.
+ */
 export function registrationLimit(hosts: number, headroom: number): number {
-    return Math.max(1, Math.min(1000, hosts + headroom));
+    const needed = Math.max(1, hosts + headroom);
+    let limit = 1;
+    while (limit < needed) limit *= 2;
+    return Math.min(1000, limit);
 }

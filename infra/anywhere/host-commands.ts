@@ -31,9 +31,8 @@ export interface HostCommands {
 }
 
 export function hostCommands(s: HostStepSettings): HostCommands {
-    const endpoints = { ...(s.ssmEndpoint ? { SSM_ENDPOINT: s.ssmEndpoint } : {}), ...(s.ecsEndpoint ? { ECS_ENDPOINT: s.ecsEndpoint } : {}) };
     return {
-        preflight: remoteScriptCommand("preflight", { HOST_NAME: s.hostName, REGION: s.region, DATA_DIR: s.dataDir, ...endpoints }),
+        preflight: preflightCommand(s),
         install: remoteScriptCommand("install", {
             HOST_NAME: s.hostName,
             REGION: s.region,
@@ -45,8 +44,22 @@ export function hostCommands(s: HostStepSettings): HostCommands {
         }),
         prepareData: remoteScriptCommand("prepare-data", { HOST_NAME: s.hostName, DATA_DIR: s.dataDir, WORKER_UID: String(WORKER_UID) }),
         verify: remoteScriptCommand("verify", { HOST_NAME: s.hostName, CLUSTER: s.cluster, REGION: s.region, VERIFY_TIMEOUT_SECONDS: String(s.verifyTimeoutSeconds) }),
-        deregister: remoteScriptCommand("deregister", { HOST_NAME: s.hostName }),
+        deregister: cleanupCommand(s.hostName),
     };
+}
+
+/** Preflight on its own: it needs no cluster (so the resource that runs it depends on none). */
+export function preflightCommand(s: Omit<HostStepSettings, "cluster">): string {
+    const endpoints = { ...(s.ssmEndpoint ? { SSM_ENDPOINT: s.ssmEndpoint } : {}), ...(s.ecsEndpoint ? { ECS_ENDPOINT: s.ecsEndpoint } : {}) };
+    return remoteScriptCommand("preflight", { HOST_NAME: s.hostName, REGION: s.region, DATA_DIR: s.dataDir, ...endpoints });
+}
+
+/**
+ * The host-side clean-up on its own: it needs only the host's name, so the resource that runs it
+ * depends on nothing AWS-side (no cluster, no region output) and nothing AWS-side waits on it.
+ */
+export function cleanupCommand(hostName: string): string {
+    return remoteScriptCommand("deregister", { HOST_NAME: hostName });
 }
 
 /** What the install step reads on standard input: the code, then the id. */

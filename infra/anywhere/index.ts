@@ -10,6 +10,7 @@ import { REGION_OUTPUTS } from "../region/index";
 import { pulumiConfigReader, type ConfigReader } from "../region/config";
 import { workerContainerDefinition } from "../worker-task";
 import { activationWindow, registrationLimit } from "./activation";
+import { readAwsAccess } from "./aws-access";
 import { loadAnywhereConfig, type AnywhereConfig, type AnywhereContext } from "./config";
 import { ManagedHost, type HostLifecycleSettings, type SshAccess } from "./managed-host";
 import { shellQuote } from "./remote-script";
@@ -131,6 +132,7 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
 
     // One component per host; no dependency between hosts, so Pulumi registers them in parallel.
     const hosts: Record<string, ManagedHost> = {};
+    const awsAccess = readAwsAccess(options.read);
     for (const host of config.hosts) {
         hosts[host.name] = new ManagedHost(`${name}-${host.name}`, {
             host,
@@ -141,6 +143,7 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
             activationId: activation.id,
             activationCode,
             settings: lifecycleSettingsOf(config),
+            aws: awsAccess,
         });
     }
 

@@ -1,14 +1,21 @@
 /**
- * One host's whole lifecycle as one component (DESIGN.md "Host lifecycle"): preflight, install (its
- * delete cleans the host), the data folders, verify, and the AWS-side registration (its delete
- * deregisters the host in ECS and SSM). `pulumi up` and `preview` show one tree per host, so a failed
- * step reads as that host's step. Hosts do not depend on each other: Pulumi runs them in parallel.
+ * One host's whole lifecycle as one component (DESIGN.md "Host lifecycle"): preflight, cleanup (its
+ * delete cleans the host), install, the data folders, verify, and the AWS-side registration (its
+ * delete deregisters the host in ECS and SSM). `pulumi up` and `preview` show one tree per host, so a
+ * failed step reads as that host's step. Hosts do not depend on each other: Pulumi runs them in
+ * parallel.
+ *
+ * On destroy the order is: registration (AWS side), verify, data, install, cleanup (host side),
+ * preflight. The cluster, the activation and the role wait on install, which runs nothing on
+ * delete, and not on cleanup: a host that cannot be reached fails only its own cleanup, and
+ * `pulumi destroy --continue-on-error` removes everything else.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { AwsAccess } from "./aws-access";
 import type { BastionConfig, HostConfig } from "./config";
 import { HostRegistration } from "./deregister";
-import { hostCommands, installInput, parseVerifyOutput, type HostStepSettings } from "./host-commands";
+import { cleanupCommand, hostCommands, installInput, preflightCommand, parseVerifyOutput, type HostStepSettings } from "./host-commands";
 
 /** How Pulumi reaches the hosts over SSH. */
 export interface SshAccess {
@@ -36,6 +43,8 @@ export interface ManagedHostArgs {
     /** Secret; handed to the host on standard input only. */
     readonly activationCode: pulumi.Input<string>;
     readonly settings: HostLifecycleSettings;
+    /** The stack's AWS settings (`aws:profile`, `aws:assumeRoles`, ...): the deregistration at destroy uses them. */
+    readonly aws?: AwsAccess;
 }
 
 /**
@@ -80,9 +89,11 @@ export class ManagedHost extends pulumi.ComponentResource {
     readonly containerInstanceArn: pulumi.Output<string>;
     /** Checks the host can run ECS Anywhere; changes nothing. */
     readonly preflight: command.remote.Command;
-    /** Registers the host in SSM and ECS; its delete cleans the host. */
+    /** Runs nothing on create; its delete stops the agents and removes the registration files on the host. */
+    readonly cleanup: command.remote.Command;
+    /** Registers the host in SSM and ECS (idempotent: re-run with a new activation, it changes nothing on a registered host). */
     readonly install: command.remote.Command;
-    /** The options install was created with (delete before replace, ignored stdin). */
+    /** The options install was created with. */
     readonly installOptions: pulumi.CustomResourceOptions;
     /** Makes the worker's source and destination folders. */
     readonly data: command.remote.Command;
@@ -105,23 +116,35 @@ export class ManagedHost extends pulumi.ComponentResource {
         // A default sshd refuses the provider's PULUMI_COMMAND_STDOUT/STDERR variables, with a warning per command.
         const common = { connection, addPreviousOutputInEnv: false };
 
-        this.preflight = new command.remote.Command(`${name}-preflight`, { ...common, create: commands.preflight, triggers: dataTriggers }, childOptions(this));
+        // Preflight needs the region only: built apart from the other commands, it depends on no
+        // cluster, so the clean-up that waits for it does not hold up the cluster's delete either.
+        const preflightLine = pulumi.output(args.region).apply((region) => preflightCommand({ ...settings, hostName: host.name, region }));
+        this.preflight = new command.remote.Command(`${name}-preflight`, { ...common, create: preflightLine, triggers: dataTriggers }, childOptions(this));
+        // The host-side clean-up lives apart from install so that nothing AWS-side waits on it at
+        // destroy: it depends on no cluster, activation or role. It is made once preflight has
+        // reached the host (a host never reached has nothing to clean, and leaves the stack without
+        // being reached); install depends on it, so it is deleted (the host cleaned) only after the
+        // registration, verify and install are gone.
+        this.cleanup = new command.remote.Command(
+            `${name}-cleanup`,
+            { ...common, delete: cleanupCommand(host.name), triggers: identity },
+            childOptions(this, { dependsOn: [this.preflight], deleteBeforeReplace: true }),
+        );
         this.installOptions = childOptions(this, {
-            dependsOn: [this.preflight],
-            // Its delete deregisters the host: the old registration goes before a new one is made.
+            dependsOn: [this.preflight, this.cleanup],
+            // Another machine or cluster: the old registration goes before a new one is made.
             deleteBeforeReplace: true,
-            // A new activation (renewed, or another host count: the registration limit follows it)
-            // must not touch hosts already registered, so stdin changes are ignored. The cost: a
-            // replaced install reuses the code in state (issue 14, item 1, still open).
-            ignoreChanges: ["stdin"],
         });
         this.install = new command.remote.Command(
             `${name}-install`,
             {
                 ...common,
                 create: commands.install,
-                delete: commands.deregister,
-                // The code and id go on standard input: a failed command prints its command line, never its input.
+                // The code and id go on standard input: a failed command prints its command line,
+                // never its input. A new activation (renewed, or a registration limit that grew)
+                // changes stdin: an update, which re-runs the idempotent install: nothing on a
+                // registered host, a registration with the current code on one that is not. A
+                // replacement (new machine or cluster) always gets the current code.
                 stdin: pulumi.secret(pulumi.all([args.activationCode, args.activationId]).apply(([code, id]) => installInput(code, id))),
                 triggers: [...identity, args.clusterArn],
             },
@@ -136,7 +159,7 @@ export class ManagedHost extends pulumi.ComponentResource {
         const ids = this.verify.stdout.apply((stdout) => parseVerifyOutput(host.name, stdout));
         this.registration = new HostRegistration(
             `${name}-registration`,
-            { region: args.region, cluster: args.clusterName, containerInstanceArn: ids.containerInstanceArn, managedInstanceId: ids.managedInstanceId },
+            { region: args.region, cluster: args.clusterName, containerInstanceArn: ids.containerInstanceArn, managedInstanceId: ids.managedInstanceId, ...(args.aws ? { aws: args.aws } : {}) },
             childOptions(this, { dependsOn: [this.verify] }),
         );
         this.managedInstanceId = ids.managedInstanceId;

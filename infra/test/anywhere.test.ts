@@ -7,8 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { activationWindow, registrationLimit } from "../anywhere/activation";
 import { loadAnywhereConfig } from "../anywhere/config";
-import { deregisterHost, isAlreadyGone, type DeregistrationApi } from "../anywhere/deregister";
-import { hostCommands, installInput, parseVerifyOutput } from "../anywhere/host-commands";
+import { cleanupCommand, hostCommands, installInput, parseVerifyOutput } from "../anywhere/host-commands";
 import { HostKeyError, keyscanCommand, parseHostKey } from "../anywhere/host-key";
 import { buildAnywhere, readRegionStack, type AnywhereDeployment } from "../anywhere/index";
 import { sshConnection, unverifiedHostWarning, type ManagedHost } from "../anywhere/managed-host";
@@ -28,7 +27,7 @@ const ECDSA_256_KEY = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIb
 const ECDSA_384_KEY =
     "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBM5vuGULAQXPNYWIS43JA6RkMKcmqhBn3p7/AX9fko8o3+ZSf+06VqZIeUrgwjSe6S+p+B8nK20j/e2CD7zCHh5WTLFZYmBKWMepbS+UpT0F6eDvWgcLQ3VhJzNr7LoQZA==";
 const RSA_KEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC8FIyr/usGuVkQSHApxEPEbmHUuxQPnvFe0z0rJJErfk7f8ojPHaBefemebutr44o30r6zmVrI";
-const HOST_STEP_NAMES = ["preflight", "install", "data", "verify", "registration"] as const;
+const HOST_STEP_NAMES = ["preflight", "cleanup", "install", "data", "verify", "registration"] as const;
 
 
 function anywhereConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -47,7 +46,7 @@ async function runAnywhere(stack = "anywhere", extra: Record<string, unknown> = 
 /** The URN the SDK gives a resource (with its parent's type), not the mock's flat one. */
 const urnOf = (resource: pulumi.Resource) => promiseOf(resource.urn);
 /** A host component's children, by step. */
-const stepsOf = (host: ManagedHost) => ({ preflight: host.preflight, install: host.install, data: host.data, verify: host.verify, registration: host.registration });
+const stepsOf = (host: ManagedHost) => ({ preflight: host.preflight, cleanup: host.cleanup, install: host.install, data: host.data, verify: host.verify, registration: host.registration });
 
 const commandsOf = (host: string) => ofType("command:remote:Command").filter((c) => c.name.includes(`-${host}-`));
 
@@ -106,12 +105,17 @@ describe("anywhere stack", function () {
                 assert.ok(left > 3 && left <= 14, `day ${day}: ${left} days left`);
             }
             assert.notEqual(activationWindow(new Date(NOW.getTime() + 12 * 86_400_000), 14, 3).expirationDate, first.expirationDate);
-            assert.equal(registrationLimit(5000, 2), 1000);
-            assert.equal(registrationLimit(0, 0), 1);
         });
-        it("a renewed activation does not re-run installs: stdin is ignored for changes", () => {
+        it("grows the registration limit in steps, so adding a host seldom makes a new activation", () => {
+            assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((hosts) => registrationLimit(hosts, 2)), [2, 4, 4, 8, 8, 8, 8, 16, 16, 16]);
+            assert.equal(registrationLimit(0, 0), 1);
+            assert.equal(registrationLimit(600, 2), 1000);
+            assert.equal(registrationLimit(5000, 2), 1000);
+        });
+        it("a new activation is an update of install, never ignored and never a replacement", () => {
             for (const host of Object.values(deployment.hosts)) {
-                assert.deepEqual(host.installOptions.ignoreChanges, ["stdin"]);
+                // Ignoring stdin would hand a replaced install the first, possibly expired, code.
+                assert.equal(host.installOptions.ignoreChanges, undefined);
                 assert.equal(host.installOptions.deleteBeforeReplace, true);
             }
             for (const install of ofType("command:remote:Command").filter((c) => c.name.endsWith("-install"))) {
@@ -131,10 +135,10 @@ describe("anywhere stack", function () {
     });
 
     describe("hosts", () => {
-        it("runs preflight, install, data and verify on each configured host", () => {
+        it("runs preflight, install, data and verify on each configured host, and cleans it on delete", () => {
             for (const host of ["dc-vm-1", "pi-1"]) {
                 const names = commandsOf(host).map((c) => c.name.split(`-${host}-`)[1]).sort();
-                assert.deepEqual(names, ["data", "install", "preflight", "verify"], host);
+                assert.deepEqual(names, ["cleanup", "data", "install", "preflight", "verify"], host);
             }
             const commands = ofType("command:remote:Command");
             const create = (suffix: string, host: string) => String(commands.find((c) => c.name === `ecs-anywhere-anywhere-${host}-${suffix}`)?.inputs.create);
@@ -144,7 +148,22 @@ describe("anywhere stack", function () {
             assert.equal(create("data", "pi-1"), expected.prepareData);
             assert.equal(create("verify", "pi-1"), expected.verify);
             const install = commands.find((c) => c.name === "ecs-anywhere-anywhere-pi-1-install");
-            assert.equal(install?.inputs.delete, expected.deregister, "destroy runs the host-side deregistration");
+            assert.equal(install?.inputs.delete, undefined, "install runs nothing on delete: the cluster and activation wait on it");
+            const cleanup = commands.find((c) => c.name === "ecs-anywhere-anywhere-pi-1-cleanup");
+            assert.equal(cleanup?.inputs.delete, expected.deregister, "destroy runs the host-side clean-up");
+            assert.equal(cleanup?.inputs.create, undefined, "cleanup runs nothing on create");
+        });
+        it("keeps the host clean-up free of anything AWS-side, so an unreachable host holds up only its own clean-up", async () => {
+            for (const [name, host] of Object.entries(deployment.hosts)) {
+                const cleanup = ofType("command:remote:Command").find((c) => c.name === `ecs-anywhere-anywhere-${name}-cleanup`);
+                assert.equal(cleanup?.inputs.delete, cleanupCommand(name));
+                // Triggers: the host's identity only, no cluster ARN (a new cluster must not clean the host first).
+                const config = deployment.config.hosts.find((h) => h.name === name)!;
+                assert.deepEqual(cleanup?.inputs.triggers, [config.address, config.port, config.user]);
+                // Install waits for it, so on delete the host is cleaned after install, verify and the registration are gone.
+                assert.deepEqual(host.installOptions.dependsOn, [host.preflight, host.cleanup]);
+                assert.equal(await urnOf(host.cleanup), `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost$command:remote:Command::ecs-anywhere-anywhere-${name}-cleanup`);
+            }
         });
         it("hands the activation code to the host on stdin, as a secret, never on the command line", () => {
             for (const install of ofType("command:remote:Command").filter((c) => c.name.endsWith("-install"))) {
@@ -164,13 +183,13 @@ describe("anywhere stack", function () {
         });
         it("never asks a host's sshd to accept PULUMI_COMMAND_* variables: addPreviousOutputInEnv is false on every remote command", () => {
             const commands = ofType("command:remote:Command");
-            assert.equal(commands.length, 2 * 4);
+            assert.equal(commands.length, 2 * 5);
             for (const command of commands) assert.equal(command.inputs.addPreviousOutputInEnv, false, `${command.urn}: addPreviousOutputInEnv is ${command.inputs.addPreviousOutputInEnv}`);
         });
         it("registers hosts in parallel: no host waits for another", () => {
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const deps = (host.installOptions.dependsOn as unknown[]) ?? [];
-                assert.deepEqual(deps, [host.preflight], `${name} install waits only for its own preflight`);
+                assert.deepEqual(deps, [host.preflight, host.cleanup], `${name} install waits only for its own preflight and cleanup`);
             }
         });
         it("deregisters each host in AWS from the Pulumi side, keyed by the ids verify reported", () => {
@@ -397,8 +416,8 @@ describe("host identity fails closed", function () {
             console.warn = warn;
         }
         const hostKeyOf = (host: string) => commandsOf(host).map((c) => (c.inputs.connection as { value: Record<string, unknown> }).value.hostKey);
-        assert.deepEqual(hostKeyOf("pi-1"), [undefined, undefined, undefined, undefined], "pi-1 is reached without a pinned key");
-        assert.deepEqual(hostKeyOf("dc-vm-1"), [ED25519_KEY, ED25519_KEY, ED25519_KEY, ED25519_KEY]);
+        assert.deepEqual(hostKeyOf("pi-1"), Array(5).fill(undefined), "pi-1 is reached without a pinned key");
+        assert.deepEqual(hostKeyOf("dc-vm-1"), Array(5).fill(ED25519_KEY));
         assert.equal(deployment.config.hosts[1].insecureIgnoreHostKey, true);
         const expected = unverifiedHostWarning(deployment.config.hosts[1]);
         assert.match(expected, /^host pi-1 \(192\.0\.2\.20\) has insecureIgnoreHostKey: its identity is not verified/);
@@ -554,54 +573,5 @@ describe("verify output", () => {
         assert.deepEqual(parseVerifyOutput("pi-1", `noise\n{"managedInstanceId":"mi-0123456789abcdef0","containerInstanceArn":"${arn}"}\n`), { managedInstanceId: "mi-0123456789abcdef0", containerInstanceArn: arn });
         assert.throws(() => parseVerifyOutput("pi-1", "agent not ready"), /host pi-1: verify did not print its result line/);
         assert.throws(() => parseVerifyOutput("pi-1", '{"managedInstanceId":"i-1"}'), /host pi-1: verify printed unexpected ids/);
-    });
-});
-
-describe("AWS-side deregistration", () => {
-    const target = { region: "eu-west-1", cluster: "c", containerInstanceArn: "arn:aws:ecs:eu-west-1:1:container-instance/c/1", managedInstanceId: "mi-0123456789abcdef0" };
-    function fakeApi(state: { ecs: boolean; ssm: boolean }, calls: string[]): DeregistrationApi {
-        const gone = (name: string, message: string) => Object.assign(new Error(message), { name });
-        return {
-            async deregisterContainerInstance(cluster, arn) {
-                calls.push(`ecs ${cluster} ${arn}`);
-                if (!state.ecs) throw gone("InvalidParameterException", "Container instance not found");
-                state.ecs = false;
-            },
-            async deregisterManagedInstance(id) {
-                calls.push(`ssm ${id}`);
-                if (state.ssm && state.ecs) throw new Error("SSM before ECS");
-                if (!state.ssm) throw gone("InvalidInstanceId", "Instance is not registered");
-                state.ssm = false;
-            },
-        };
-    }
-
-    it("deregisters the container instance before the managed instance", async () => {
-        const calls: string[] = [];
-        const result = await deregisterHost(fakeApi({ ecs: true, ssm: true }, calls), target);
-        assert.deepEqual(calls, [`ecs c ${target.containerInstanceArn}`, `ssm ${target.managedInstanceId}`]);
-        assert.deepEqual(result, { ecs: "deregistered", ssm: "deregistered" });
-    });
-
-    it("is idempotent: already gone is success", async () => {
-        const state = { ecs: true, ssm: true };
-        await deregisterHost(fakeApi(state, []), target);
-        assert.deepEqual(await deregisterHost(fakeApi(state, []), target), { ecs: "already-gone", ssm: "already-gone" });
-        assert.ok(isAlreadyGone(Object.assign(new Error("x"), { name: "ClusterNotFoundException" })));
-    });
-
-    it("stops on a real failure before touching SSM", async () => {
-        const calls: string[] = [];
-        const api: DeregistrationApi = {
-            async deregisterContainerInstance() {
-                calls.push("ecs");
-                throw Object.assign(new Error("User is not authorized to perform: ecs:DeregisterContainerInstance"), { name: "AccessDeniedException" });
-            },
-            async deregisterManagedInstance() {
-                calls.push("ssm");
-            },
-        };
-        await assert.rejects(deregisterHost(api, target), /not authorized/);
-        assert.deepEqual(calls, ["ecs"]);
     });
 });

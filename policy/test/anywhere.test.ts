@@ -33,7 +33,7 @@ describe("anywhere-allowed-resource-types", () => {
     });
 
     it("passes the hosts' registration (a dynamic resource known by its inputs)", async () => {
-        const registration = resource("pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration", { __provider: "exports.handler = ...", region: "eu-west-1", cluster: "c", containerInstanceArn: "arn", managedInstanceId: "mi-0" });
+        const registration = resource("pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration", { __provider: "exports.handler = ...", region: "eu-west-1", cluster: "c", containerInstanceArn: "arn", managedInstanceId: "mi-0", aws: { profile: "ops" } });
         assert.deepEqual((await runResourcePolicy(rule, registration)).violations, []);
     });
 
