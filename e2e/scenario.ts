@@ -18,6 +18,7 @@ import { activationWindow } from "../infra/anywhere/activation";
 import { cleanupCommand } from "../infra/anywhere/host-commands";
 import { REGION_OUTPUTS } from "../infra/region/index";
 import { configureSite, expect, hostEntry, indexOf, isCommand, REGION, Sandbox, sandboxUnavailable, tail } from "./sandbox-runner";
+import type { CallRecord } from "./standins/call-log";
 import { liveResources } from "./standins/records";
 
 /** Files a registration leaves on a host (the installer's and the agents'). */
@@ -187,18 +188,48 @@ async function main(): Promise<void> {
             for (const host of [alpha, beta]) expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}`);
         });
 
-        await s.check("a renewed activation re-runs the idempotent install (nobody deregistered), a replaced install gets the current code, a moved data folder replaces nothing", async () => {
+        await s.check("a renewed activation re-runs the idempotent install (nobody deregistered); a host that lost its registration registers again with the current code, at a renewal or a replaced install; a moved data folder replaces nothing", async () => {
+            type Ids = Record<string, { managedInstanceId: string; containerInstanceArn: string }>;
             const before = JSON.stringify(site.hosts);
-            // An expiry whose window ends on another date than the default's (14 days, renewed 3 before) today: a new activation.
+            // Expiries whose windows end on other dates than the default's (14 days, renewed 3 before) and each other's today.
             const now = new Date();
-            const expiry = [10, 9, 8, 12, 13].find((days) => activationWindow(now, days, 3).expirationDate !== activationWindow(now, 14, 3).expirationDate);
-            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:activationExpiryDays", String(expiry)]);
+            const ends = new Set([activationWindow(now, 14, 3).expirationDate]);
+            const expiries = [10, 9, 8, 12, 13, 11, 7, 6].filter((days) => {
+                const end = activationWindow(now, days, 3).expirationDate;
+                return ends.has(end) ? false : (ends.add(end), true);
+            });
+            const currentCodeDigest = async () => {
+                const shown = await s.pulumi(["stack", "output", "-s", "anywhere", "activationCode", "--show-secrets"]);
+                return crypto.createHash("sha256").update(shown.output.trim().split("\n").pop() ?? "").digest("hex");
+            };
+            const wipeBeta = async () => {
+                const wiped = await beta.ssh(cleanupCommand(beta.name));
+                expect(wiped.status === 0 && registrationLeft(beta).length === 0, `wiping beta failed: ${wiped.stderr}`);
+            };
+            /** beta registered again: with the current code, new ids recorded, its old ones deregistered (ECS, then SSM); alpha unchanged. */
+            const expectBetaRegisteredAgain = async (run: { calls: CallRecord[] }, oldIds: Ids, installerRuns: number) => {
+                const digest = await currentCodeDigest();
+                const runs = beta.installerRuns();
+                expect(runs.length === installerRuns && (runs.at(-1) ?? "").includes(`code-sha256=${digest}`), `beta was not registered again with the current code: ${runs.join(" | ")}`);
+                site = await s.outputs("anywhere");
+                const ids = site.hosts as Ids;
+                expect(ids[beta.name].managedInstanceId !== oldIds[beta.name].managedInstanceId, "beta's new ids were not recorded");
+                expect(JSON.stringify(ids[alpha.name]) === JSON.stringify(oldIds[alpha.name]), "alpha's ids changed");
+                const ecs = indexOf(run.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(oldIds[beta.name].containerInstanceArn));
+                const ssm = indexOf(run.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(oldIds[beta.name].managedInstanceId));
+                expect(ecs >= 0 && ssm > ecs, `beta's old registration was not deregistered (ECS ${ecs}, SSM ${ssm})`);
+                const deregistered = run.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+                expect(deregistered.length === 2, `expected only beta's old registration deregistered, got ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
+                expect(alpha.installerRuns().length === 1, "the installer ran again on alpha");
+            };
+
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:activationExpiryDays", String(expiries[0])]);
             const renew = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
             expect(indexOf(renew.calls, (c) => c.operation === "create" && c.type === "aws:ssm/activation:Activation") >= 0, "no new activation was made");
             for (const host of [alpha, beta]) {
                 expect(indexOf(renew.calls, isCommand("update", host.name, "install")) >= 0, `the new activation did not re-run install on ${host.name}`);
-                const replaced = renew.calls.filter((c) => c.provider === "command" && c.name.includes(`-${host.name}-`) && ["create", "delete"].includes(c.operation));
-                expect(replaced.length === 0, `a new activation replaced steps of ${host.name}: ${replaced.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+                const others = renew.calls.filter((c) => c.provider === "command" && c.name.includes(`-${host.name}-`) && ["create", "update", "delete"].includes(c.operation) && !c.name.endsWith("-install"));
+                expect(others.length === 0, `a new activation touched more than install on ${host.name}: ${others.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
                 expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}, already registered`);
             }
             const deregistered = renew.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
@@ -206,23 +237,19 @@ async function main(): Promise<void> {
             site = await s.outputs("anywhere");
             expect(JSON.stringify(site.hosts) === before, `the hosts' ids changed: ${before} -> ${JSON.stringify(site.hosts)}`);
 
-            // beta re-imaged (its registration wiped on the host): replacing its install and verify
-            // registers it again with the activation of now, not the one its install was made with.
-            const oldIds = (site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>)[beta.name];
-            const wiped = await beta.ssh(cleanupCommand(beta.name));
-            expect(wiped.status === 0 && registrationLeft(beta).length === 0, `wiping beta failed: ${wiped.stderr}`);
-            const urn = (step: string) => `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost$command:remote:Command::ecs-anywhere-anywhere-${beta.name}-${step}`;
-            const replace = await s.pulumi(["up", "-s", "anywhere", "--yes", "--replace", urn("install"), "--replace", urn("verify")]);
-            const shown = await s.pulumi(["stack", "output", "-s", "anywhere", "activationCode", "--show-secrets"]);
-            const digest = crypto.createHash("sha256").update(shown.output.trim().split("\n").pop() ?? "").digest("hex");
-            const runs = beta.installerRuns();
-            expect(runs.length === 2 && runs[1].includes(`code-sha256=${digest}`) && !runs[0].includes(`code-sha256=${digest}`), `beta was not registered again with the current code: ${runs.join(" | ")}`);
-            site = await s.outputs("anywhere");
-            const newIds = (site.hosts as Record<string, { managedInstanceId: string }>)[beta.name];
-            expect(newIds.managedInstanceId !== oldIds.managedInstanceId, "beta's managed instance id did not change");
-            const ecs = indexOf(replace.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(oldIds.containerInstanceArn));
-            const ssm = indexOf(replace.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(oldIds.managedInstanceId));
-            expect(ecs >= 0 && ssm > ecs, `beta's old registration was not deregistered (ECS ${ecs}, SSM ${ssm})`);
+            // beta loses its registration (re-imaged, cleaned by hand); the next renewal registers it again.
+            await wipeBeta();
+            const beforeRenewal = site.hosts as Ids;
+            await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:activationExpiryDays", String(expiries[1])]);
+            const renewAgain = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            await expectBetaRegisteredAgain(renewAgain, beforeRenewal, 2);
+
+            // The README's way without waiting for a renewal: replace beta's install.
+            await wipeBeta();
+            const beforeReplace = site.hosts as Ids;
+            const installUrn = `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost$command:remote:Command::ecs-anywhere-anywhere-${beta.name}-install`;
+            const replace = await s.pulumi(["up", "-s", "anywhere", "--yes", "--replace", installUrn]);
+            await expectBetaRegisteredAgain(replace, beforeReplace, 3);
             const onAlpha = replace.calls.filter((c) => c.name.includes(`-${alpha.name}-`) && ["create", "update", "delete"].includes(c.operation));
             expect(onAlpha.length === 0, `alpha was touched: ${onAlpha.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
 
@@ -311,7 +338,14 @@ async function main(): Promise<void> {
 
         await s.check("a second site anywhere-berlin on the same region stack; its destroy with the host unreachable removes all else and says which host is left", async () => {
             await configureSite(s, "anywhere-berlin", bed, [gamma], dataDir);
+            // This site's AWS access is static keys in its config: the deregistration records them, as a secret.
+            const secretKey = crypto.randomBytes(30).toString("base64");
+            await s.pulumi(["config", "set", "-s", "anywhere-berlin", "aws:accessKey", "AKIAE2EBERLINSITE000"]);
+            await s.pulumi(["config", "set", "-s", "anywhere-berlin", "--secret", "aws:secretKey", secretKey]);
             await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"]);
+            const exported = await s.pulumi(["stack", "export", "-s", "anywhere-berlin"]);
+            expect(exported.output.includes("HostRegistration") && !exported.output.includes(secretKey), "the berlin stack's export holds the secret key in plain text (or no registration)");
+            expect(!fs.readFileSync(s.callLog, "utf8").includes(secretKey), "the call log holds the secret key in plain text");
             const berlin = await s.outputs("anywhere-berlin");
             expect(berlin.clusterName === "ecs-anywhere-anywhere-berlin", `clusterName ${String(berlin.clusterName)}`);
             expect(berlin.activationId !== site.activationId, "both sites share one activation");

@@ -19,6 +19,10 @@
 #                    region's public endpoint)
 #   HOST_NAME        name used in messages (default: hostname)
 #
+# Prints, as the last line of standard output, `managed-instance mi-...`: the SSM managed instance
+# this host is registered as (registered now or before). The Pulumi program hands it to verify, so a
+# re-registration (a new id) re-runs verify and records the host's new ids.
+#
 # The official installer takes the code only as --activation-code, so for the installer's run
 # it is in that process's arguments on this host; it is kept in a 0600 file otherwise, masked in
 # the installer's output, and single-use up to the activation's registration limit.
@@ -64,6 +68,7 @@ check_existing_registration() {
     current="$(configured_cluster)"
     if [ -e "$SSM_REGISTRATION_KEY" ] && [ "$current" = "$CLUSTER" ]; then
         info "already registered to cluster $CLUSTER: nothing to do"
+        report_registration
         exit 0
     fi
     local other=""
@@ -122,9 +127,22 @@ run_installer() {
     info "registered with SSM and the ECS agent is set up"
 }
 
+# The registration's managed instance id on standard output (the step's result; progress goes to stderr).
+report_registration() {
+    local id=""
+    if [ -f "$SSM_REGISTRATION_FILE" ]; then
+        id="$(sed -n 's/.*"ManagedInstanceID"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$SSM_REGISTRATION_FILE" | head -n 1)"
+    fi
+    case "$id" in
+        mi-*) printf 'managed-instance %s\n' "$id" ;;
+        *) warn "no managed instance id in $SSM_REGISTRATION_FILE yet; verify will read it once the SSM agent has written it" ;;
+    esac
+}
+
 check_settings
 read_activation_code
 check_existing_registration
 fetch_installer
 write_ecs_config
 run_installer
+report_registration

@@ -7,6 +7,8 @@
 #   CLUSTER                 ECS cluster the agent must report (required)
 #   VERIFY_TIMEOUT_SECONDS  how long to wait (default: 300)
 #   INTROSPECTION_URL       the agent's metadata endpoint (default: http://localhost:51678/v1/metadata)
+#   INSTALLED_AS            the managed instance id install reported (optional): a host now
+#                           registered as another one is an error (registered again in between)
 #   HOST_NAME               name used in messages (default: hostname)
 if ! declare -F fatal >/dev/null; then
     # shellcheck source=hosts/bootstrap/common.sh
@@ -16,6 +18,7 @@ fi
 CLUSTER="${CLUSTER:-}"
 VERIFY_TIMEOUT_SECONDS="${VERIFY_TIMEOUT_SECONDS:-300}"
 INTROSPECTION_URL="${INTROSPECTION_URL:-http://localhost:51678/v1/metadata}"
+INSTALLED_AS="${INSTALLED_AS:-}"
 
 # json_field NAME < JSON: the string value of a top-level field (enough for the agent's flat answer).
 json_field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p" | head -n 1; }
@@ -78,4 +81,8 @@ read_managed_instance_id() {
 REGION_HINT="${REGION:-<region>}"
 wait_for_agent
 read_managed_instance_id
+if [ -n "$INSTALLED_AS" ] && [ "$INSTALLED_AS" != "$MANAGED_INSTANCE_ID" ]; then
+    fatal "install registered this host as $INSTALLED_AS, but it is now $MANAGED_INSTANCE_ID (registered again since)" \
+        "run pulumi up again: install reports the registration it finds and verify records it"
+fi
 printf '{"managedInstanceId":"%s","containerInstanceArn":"%s"}\n' "$MANAGED_INSTANCE_ID" "$CONTAINER_INSTANCE_ARN"

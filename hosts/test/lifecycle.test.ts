@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { hostCommands, installInput, parseVerifyOutput, type HostStepSettings } from "../../infra/anywhere/host-commands";
+import { hostCommands, installedAs, installInput, parseVerifyOutput, verifyCommand, type HostStepSettings } from "../../infra/anywhere/host-commands";
 import { remoteScriptCommand } from "../../infra/anywhere/remote-script";
 import { TestBed, testBedUnavailable, type TestHost } from "./testbed";
 
@@ -35,8 +35,8 @@ describe("host lifecycle over SSH", function () {
     });
 
     /** The host's steps exactly as the Pulumi program builds them, pointed at the test bed's stand-ins. */
-    function commandsFor(host: TestHost, extra: Partial<HostStepSettings> = {}) {
-        return hostCommands({
+    function settingsFor(host: TestHost, extra: Partial<HostStepSettings> = {}): HostStepSettings {
+        return {
             hostName: host.name,
             region: REGION,
             cluster: CLUSTER,
@@ -47,7 +47,11 @@ describe("host lifecycle over SSH", function () {
             ssmEndpoint: bed.endpointUrl(host, "ssm"),
             ecsEndpoint: bed.endpointUrl(host, "ecs"),
             ...extra,
-        });
+        };
+    }
+
+    function commandsFor(host: TestHost, extra: Partial<HostStepSettings> = {}) {
+        return hostCommands(settingsFor(host, extra));
     }
 
     async function lifecycle(host: TestHost, extra: Partial<HostStepSettings> = {}): Promise<{ managedInstanceId: string; containerInstanceArn: string }> {
@@ -59,9 +63,14 @@ describe("host lifecycle over SSH", function () {
         assert.ok(!install.stderr.includes(ACTIVATION_CODE) && !install.stdout.includes(ACTIVATION_CODE), "the activation code is never printed");
         const data = await host.ssh(commands.prepareData);
         assert.equal(data.status, 0, data.stderr);
-        const verify = await host.ssh(commands.verify);
+        // As the program does: verify is told the id install reported, and finds the same.
+        const reported = installedAs(install.stdout);
+        assert.match(reported ?? "", /^mi-[0-9a-f]{17}$/, `install reported no managed instance id: ${JSON.stringify(install.stdout)}`);
+        const verify = await host.ssh(verifyCommand(settingsFor(host, extra), reported));
         assert.equal(verify.status, 0, verify.stderr);
-        return parseVerifyOutput(host.name, verify.stdout);
+        const ids = parseVerifyOutput(host.name, verify.stdout);
+        assert.equal(ids.managedInstanceId, reported);
+        return ids;
     }
 
     it("registers two fresh hosts in parallel and reports their ids", async () => {
@@ -81,11 +90,19 @@ describe("host lifecycle over SSH", function () {
         assert.ok(!fs.existsSync("/etc/ecs/ecs.config") || !fs.readFileSync("/etc/ecs/ecs.config", "utf8").includes(CLUSTER), "the real machine is untouched");
     });
 
-    it("a second run registers nothing again", async () => {
+    it("a second run registers nothing again, and install reports the same managed instance", async () => {
         const before = fresh.installerRuns().length;
+        const first = parseVerifyOutput(fresh.name, (await fresh.ssh(commandsFor(fresh).verify)).stdout);
         const ids = await lifecycle(fresh);
         assert.equal(fresh.installerRuns().length, before, "installer not run again");
-        assert.match(ids.managedInstanceId, /^mi-/);
+        assert.equal(ids.managedInstanceId, first.managedInstanceId);
+    });
+
+    it("verify refuses a host registered as another managed instance than install reported", async () => {
+        const result = await fresh.ssh(verifyCommand(settingsFor(fresh), "mi-00000000000000000"));
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /install registered this host as mi-00000000000000000, but it is now mi-[0-9a-f]{17}/);
+        assert.match(result.stderr, /fix: run pulumi up again/);
     });
 
     it("refuses a host registered to another cluster, naming it and the fix; reregister clears it", async () => {

@@ -43,9 +43,30 @@ export function hostCommands(s: HostStepSettings): HostCommands {
             ...(s.ecsEndpoint ? { ECS_ENDPOINT: s.ecsEndpoint } : {}),
         }),
         prepareData: remoteScriptCommand("prepare-data", { HOST_NAME: s.hostName, DATA_DIR: s.dataDir, WORKER_UID: String(WORKER_UID) }),
-        verify: remoteScriptCommand("verify", { HOST_NAME: s.hostName, CLUSTER: s.cluster, REGION: s.region, VERIFY_TIMEOUT_SECONDS: String(s.verifyTimeoutSeconds) }),
+        verify: verifyCommand(s),
         deregister: cleanupCommand(s.hostName),
     };
+}
+
+/**
+ * Verify, told the managed instance id install reported (`installedAs`, from `installedAs()`): the
+ * id is part of the command, so a host registered again (a new id) re-runs verify, which records
+ * its new ids; the same id changes nothing.
+ */
+export function verifyCommand(s: HostStepSettings, installedAs?: string): string {
+    return remoteScriptCommand("verify", {
+        HOST_NAME: s.hostName,
+        CLUSTER: s.cluster,
+        REGION: s.region,
+        VERIFY_TIMEOUT_SECONDS: String(s.verifyTimeoutSeconds),
+        ...(installedAs ? { INSTALLED_AS: installedAs } : {}),
+    });
+}
+
+/** The managed instance id install printed (`managed-instance mi-...`, its last such line), if any. */
+export function installedAs(installStdout: string): string | undefined {
+    const ids = [...installStdout.matchAll(/^managed-instance (mi-[0-9a-f]{17})$/gm)].map((m) => m[1]);
+    return ids.pop();
 }
 
 /** Preflight on its own: it needs no cluster (so the resource that runs it depends on none). */

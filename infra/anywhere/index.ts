@@ -140,6 +140,7 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
             region: region.region,
             clusterName: cluster.name,
             clusterArn: cluster.arn,
+            clusterPlacement: [name, aws.config.region ?? ""],
             activationId: activation.id,
             activationCode,
             settings: lifecycleSettingsOf(config),

@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AwsAccess } from "./aws-access";
 import type { BastionConfig, HostConfig } from "./config";
 import { HostRegistration } from "./deregister";
-import { cleanupCommand, hostCommands, installInput, preflightCommand, parseVerifyOutput, type HostStepSettings } from "./host-commands";
+import { cleanupCommand, hostCommands, installedAs, installInput, preflightCommand, verifyCommand, parseVerifyOutput, type HostStepSettings } from "./host-commands";
 
 /** How Pulumi reaches the hosts over SSH. */
 export interface SshAccess {
@@ -39,6 +39,12 @@ export interface ManagedHostArgs {
     readonly clusterName: pulumi.Input<string>;
     /** In the triggers of install and verify: a new cluster registers the host again. */
     readonly clusterArn: pulumi.Input<string>;
+    /**
+     * Plain values known before anything is made that name the cluster the host joins (its name,
+     * the stack's AWS region): a change cleans the host before it registers again. Unlike the
+     * cluster's ARN they tie the clean-up to no resource, so the cluster never waits on it.
+     */
+    readonly clusterPlacement: readonly string[];
     readonly activationId: pulumi.Input<string>;
     /** Secret; handed to the host on standard input only. */
     readonly activationCode: pulumi.Input<string>;
@@ -127,12 +133,13 @@ export class ManagedHost extends pulumi.ComponentResource {
         // registration, verify and install are gone.
         this.cleanup = new command.remote.Command(
             `${name}-cleanup`,
-            { ...common, delete: cleanupCommand(host.name), triggers: identity },
+            { ...common, delete: cleanupCommand(host.name), triggers: [...identity, ...args.clusterPlacement] },
             childOptions(this, { dependsOn: [this.preflight], deleteBeforeReplace: true }),
         );
         this.installOptions = childOptions(this, {
             dependsOn: [this.preflight, this.cleanup],
-            // Another machine or cluster: the old registration goes before a new one is made.
+            // Another machine or cluster: the old install goes before a new one is made (the old
+            // host is cleaned by cleanup's own replacement, which install waits for).
             deleteBeforeReplace: true,
         });
         this.install = new command.remote.Command(
@@ -151,9 +158,15 @@ export class ManagedHost extends pulumi.ComponentResource {
             this.installOptions,
         );
         this.data = new command.remote.Command(`${name}-data`, { ...common, create: commands.prepareData, triggers: dataTriggers }, childOptions(this, { dependsOn: [this.install] }));
+        // Verify is told the id install reported: when install registers the host again (a host
+        // that lost its registration, at a new activation or a replaced install), verify re-runs
+        // and the registration follows the new ids, deregistering the old ones.
+        const verifyLine = pulumi
+            .all([args.region, args.clusterName, this.install.stdout])
+            .apply(([region, cluster, stdout]) => verifyCommand({ ...settings, hostName: host.name, region, cluster }, installedAs(stdout ?? "")));
         this.verify = new command.remote.Command(
             `${name}-verify`,
-            { ...common, create: commands.verify, triggers: [...identity, args.clusterArn] },
+            { ...common, create: verifyLine, triggers: [...identity, args.clusterArn] },
             childOptions(this, { dependsOn: [this.install, this.data] }),
         );
         const ids = this.verify.stdout.apply((stdout) => parseVerifyOutput(host.name, stdout));

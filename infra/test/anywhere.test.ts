@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { activationWindow, registrationLimit } from "../anywhere/activation";
 import { loadAnywhereConfig } from "../anywhere/config";
-import { cleanupCommand, hostCommands, installInput, parseVerifyOutput } from "../anywhere/host-commands";
+import { cleanupCommand, hostCommands, installedAs, installInput, parseVerifyOutput, verifyCommand } from "../anywhere/host-commands";
 import { HostKeyError, keyscanCommand, parseHostKey } from "../anywhere/host-key";
 import { buildAnywhere, readRegionStack, type AnywhereDeployment } from "../anywhere/index";
 import { sshConnection, unverifiedHostWarning, type ManagedHost } from "../anywhere/managed-host";
@@ -15,7 +15,7 @@ import { HOST_STEPS, remoteScriptCommand, shellQuote } from "../anywhere/remote-
 import { regionProgram } from "../region/index";
 import { ConfigError } from "../validate";
 import { exampleConfig, readerOf } from "./support/example-config";
-import { MOCK_REGION, ofType, only, promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, type RecordedResource } from "./support/mocks";
+import { dependencyClosure, MOCK_REGION, ofType, only, promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, type RecordedResource } from "./support/mocks";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (value: unknown): boolean => typeof value === "object" && value !== null && SECRET_SIG in value;
@@ -154,16 +154,42 @@ describe("anywhere stack", function () {
             assert.equal(cleanup?.inputs.create, undefined, "cleanup runs nothing on create");
         });
         it("keeps the host clean-up free of anything AWS-side, so an unreachable host holds up only its own clean-up", async () => {
+            const awsSide = ["aws:ecs/cluster:Cluster", "aws:ssm/activation:Activation", "aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"];
+            const awsNames = recorded.filter((r) => awsSide.includes(r.type)).map((r) => r.name);
+            assert.equal(awsNames.length, 5);
             for (const [name, host] of Object.entries(deployment.hosts)) {
-                const cleanup = ofType("command:remote:Command").find((c) => c.name === `ecs-anywhere-anywhere-${name}-cleanup`);
+                const step = (suffix: string) => `ecs-anywhere-anywhere-${name}-${suffix}`;
+                const cleanup = ofType("command:remote:Command").find((c) => c.name === step("cleanup"));
                 assert.equal(cleanup?.inputs.delete, cleanupCommand(name));
-                // Triggers: the host's identity only, no cluster ARN (a new cluster must not clean the host first).
-                const config = deployment.config.hosts.find((h) => h.name === name)!;
-                assert.deepEqual(cleanup?.inputs.triggers, [config.address, config.port, config.user]);
+                // Nothing AWS-side among what the clean-up (and the preflight it waits for) depends on,
+                // directly or through an Output: at destroy none of it waits for the host.
+                for (const suffix of ["cleanup", "preflight"]) {
+                    const reached = [...dependencyClosure(step(suffix))].filter((dependency) => awsNames.includes(dependency));
+                    assert.deepEqual(reached, [], `${step(suffix)} depends on ${reached.join(", ")}`);
+                }
+                assert.ok(dependencyClosure(step("cleanup")).has(step("preflight")), "cleanup is made only once preflight reached the host");
                 // Install waits for it, so on delete the host is cleaned after install, verify and the registration are gone.
-                assert.deepEqual(host.installOptions.dependsOn, [host.preflight, host.cleanup]);
-                assert.equal(await urnOf(host.cleanup), `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost$command:remote:Command::ecs-anywhere-anywhere-${name}-cleanup`);
+                assert.ok(dependencyClosure(step("install")).has(step("cleanup")), "install does not wait for cleanup");
+                assert.ok(dependencyClosure(step("registration")).has(step("cleanup")), "the registration (AWS side) is not deleted before the host's clean-up");
+                // A new machine or cluster cleans the host first: its identity and the cluster's name and region, no ARN.
+                const config = deployment.config.hosts.find((h) => h.name === name)!;
+                assert.deepEqual(cleanup?.inputs.triggers, [config.address, config.port, config.user, "ecs-anywhere-anywhere", MOCK_REGION]);
+                assert.equal(await urnOf(host.cleanup), `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost$command:remote:Command::${step("cleanup")}`);
             }
+        });
+        it("the clean-up check can fail: a cluster Output in preflight's command shows in its dependencies", () => {
+            // The registration depends on the cluster through its `cluster` input: the closure sees Outputs.
+            assert.ok(dependencyClosure("ecs-anywhere-anywhere-pi-1-registration").has("ecs-anywhere-anywhere-cluster"));
+        });
+        it("verify is told the managed instance id install reported, so a re-registration re-runs it", () => {
+            assert.equal(installedAs("[x] info\nmanaged-instance mi-0123456789abcdef0\n"), "mi-0123456789abcdef0");
+            assert.equal(installedAs("managed-instance mi-0123456789abcdef0\nmanaged-instance mi-0fedcba9876543210\n"), "mi-0fedcba9876543210");
+            assert.equal(installedAs(""), undefined);
+            assert.equal(installedAs("managed-instance mi-bad"), undefined);
+            assert.ok(dependencyClosure("ecs-anywhere-anywhere-pi-1-verify").has("ecs-anywhere-anywhere-pi-1-install"));
+            const settings = { hostName: "pi-1", region: MOCK_REGION, cluster: "c", dataDir: "/data", installerUrl: "u", reregister: false, verifyTimeoutSeconds: 5 };
+            assert.match(verifyCommand(settings, "mi-0123456789abcdef0"), /INSTALLED_AS='mi-0123456789abcdef0'/);
+            assert.doesNotMatch(verifyCommand(settings), /INSTALLED_AS='/);
         });
         it("hands the activation code to the host on stdin, as a secret, never on the command line", () => {
             for (const install of ofType("command:remote:Command").filter((c) => c.name.endsWith("-install"))) {

@@ -29,6 +29,28 @@ export interface RecordedResource {
     readonly id: string;
 }
 
+/**
+ * What each resource was registered depending on (dependsOn and every Output its inputs came
+ * from: what the engine orders creates and deletes by), as the URNs the SDK sent, by resource name.
+ */
+export const dependenciesByName = new Map<string, readonly string[]>();
+
+/** The names of the resources `name` depends on, directly or through others. */
+export function dependencyClosure(name: string): Set<string> {
+    const seen = new Set<string>();
+    const visit = (current: string) => {
+        for (const urn of dependenciesByName.get(current) ?? []) {
+            const dependency = urn.split("::").pop() ?? urn;
+            if (!seen.has(dependency)) {
+                seen.add(dependency);
+                visit(dependency);
+            }
+        }
+    };
+    visit(name);
+    return seen;
+}
+
 export interface MockOptions {
     readonly project?: string;
     readonly stack: string;
@@ -140,6 +162,17 @@ export async function setupMocks(options: MockOptions): Promise<void> {
         options.stack,
         false,
     );
+    // The mocks' newResource sees no dependencies: read them off the request the SDK sends.
+    dependenciesByName.clear();
+    type Request = { getName(): string; getDependenciesList(): string[]; getPropertydependenciesMap(): { forEach(f: (deps: { getUrnsList(): string[] }) => void): void } };
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, callback: unknown): unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: Request, callback: unknown) => {
+        const urns = new Set(req.getDependenciesList());
+        req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((urn) => urns.add(urn)));
+        dependenciesByName.set(req.getName(), [...urns]);
+        return register(req, callback);
+    };
 }
 
 /** The value of an Output (unknowns during preview resolve to undefined). */
