@@ -28,6 +28,19 @@ function registrationLeft(host: TestHost): string[] {
     return REGISTRATION_PATHS.filter((p) => fs.existsSync(host.hostPath(p)));
 }
 
+/** The stand-in ECS/SSM deregistration calls in `calls`. */
+function deregistrationsIn(calls: readonly CallRecord[]): CallRecord[] {
+    return calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+}
+
+/** Where in `calls` the host with `ids` left ECS and SSM (-1: it did not). */
+function deregistrationOf(calls: readonly CallRecord[], ids: { containerInstanceArn: string; managedInstanceId: string }): { ecs: number; ssm: number } {
+    return {
+        ecs: indexOf(calls, (c) => c.provider === "ecs-api" && c.type === "DeregisterContainerInstance" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn)),
+        ssm: indexOf(calls, (c) => c.provider === "ssm-api" && c.type === "DeregisterManagedInstance" && JSON.stringify(c.inputs).includes(ids.managedInstanceId)),
+    };
+}
+
 /** Every `*.log` file in `folders`, recursively. */
 function logFilesUnder(folders: readonly string[]): string[] {
     return folders.flatMap((folder) =>
@@ -215,10 +228,9 @@ async function main(): Promise<void> {
                 const ids = site.hosts as Ids;
                 expect(ids[beta.name].managedInstanceId !== oldIds[beta.name].managedInstanceId, "beta's new ids were not recorded");
                 expect(JSON.stringify(ids[alpha.name]) === JSON.stringify(oldIds[alpha.name]), "alpha's ids changed");
-                const ecs = indexOf(run.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(oldIds[beta.name].containerInstanceArn));
-                const ssm = indexOf(run.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(oldIds[beta.name].managedInstanceId));
+                const { ecs, ssm } = deregistrationOf(run.calls, oldIds[beta.name]);
                 expect(ecs >= 0 && ssm > ecs, `beta's old registration was not deregistered (ECS ${ecs}, SSM ${ssm})`);
-                const deregistered = run.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+                const deregistered = deregistrationsIn(run.calls);
                 expect(deregistered.length === 2, `expected only beta's old registration deregistered, got ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
                 expect(alpha.installerRuns().length === 1, "the installer ran again on alpha");
             };
@@ -232,7 +244,7 @@ async function main(): Promise<void> {
                 expect(others.length === 0, `a new activation touched more than install on ${host.name}: ${others.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
                 expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}, already registered`);
             }
-            const deregistered = renew.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+            const deregistered = deregistrationsIn(renew.calls);
             expect(deregistered.length === 0, `the renewal deregistered: ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
             site = await s.outputs("anywhere");
             expect(JSON.stringify(site.hosts) === before, `the hosts' ids changed: ${before} -> ${JSON.stringify(site.hosts)}`);
@@ -263,7 +275,7 @@ async function main(): Promise<void> {
                 const touched = move.calls.filter((c) => c.name.includes(`-${host.name}-`) && /-(cleanup|install|verify|registration)$/.test(c.name) && ["create", "update", "delete"].includes(c.operation));
                 expect(touched.length === 0, `moving the data folder touched ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
             }
-            const moveDeregistrations = move.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+            const moveDeregistrations = deregistrationsIn(move.calls);
             expect(moveDeregistrations.length === 0, `moving the data folder deregistered: ${moveDeregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
             site = await s.outputs("anywhere");
             expect(JSON.stringify(site.hosts) === beforeMove, `the hosts' ids changed: ${beforeMove} -> ${JSON.stringify(site.hosts)}`);
@@ -328,7 +340,7 @@ async function main(): Promise<void> {
             const others = up.calls.filter((c) => c.provider === "command" && !c.name.includes(`-${delta.name}-`) && ["create", "delete"].includes(c.operation));
             expect(others.length === 0, `other hosts' steps were replaced: ${others.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
             for (const host of [alpha, beta]) expect(host.installerRuns().length === installerRuns[host.name], `the installer ran again on ${host.name}`);
-            const deregistered = up.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+            const deregistered = deregistrationsIn(up.calls);
             expect(deregistered.length === 0, `a host was deregistered: ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
             await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[2]"]);
             // The failed host's half-made resources (if any) go with the next up.
@@ -370,8 +382,7 @@ async function main(): Promise<void> {
             };
             const plain = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"], { expectFailure: true });
             expect(plain.output.includes(`-${gamma.name}-cleanup`), `the failed destroy does not name ${gamma.name}'s clean-up:\n${tail(plain.output, 30)}`);
-            const ecs = indexOf(plain.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(hosts[gamma.name].containerInstanceArn));
-            const ssm = indexOf(plain.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(hosts[gamma.name].managedInstanceId));
+            const { ecs, ssm } = deregistrationOf(plain.calls, hosts[gamma.name]);
             expect(ecs >= 0 && ssm > ecs, `gamma was not deregistered in AWS (ECS ${ecs}, SSM ${ssm})`);
             console.log(`    after a plain destroy: ${(await left()).map((r) => r.urn.split("::").pop()).join(", ")}`);
             const full = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes", "--continue-on-error"], { expectFailure: true });
@@ -407,11 +418,10 @@ async function main(): Promise<void> {
             const ids = (site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>)[beta.name];
             await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1]"]);
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
-            const ecs = indexOf(up.calls, (c) => c.provider === "ecs-api" && c.type === "DeregisterContainerInstance" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn));
-            const ssm = indexOf(up.calls, (c) => c.provider === "ssm-api" && c.type === "DeregisterManagedInstance" && JSON.stringify(c.inputs).includes(ids.managedInstanceId));
+            const { ecs, ssm } = deregistrationOf(up.calls, ids);
             const host = indexOf(up.calls, isCommand("delete", beta.name, "cleanup"));
             expect(ecs >= 0 && ssm > ecs && host > ssm, `order ECS ${ecs}, SSM ${ssm}, host ${host}`);
-            const deregistrations = up.calls.filter((c) => c.operation === "api" && c.type.startsWith("Deregister"));
+            const deregistrations = deregistrationsIn(up.calls);
             expect(deregistrations.length === 2, `expected exactly beta's two deregistrations, got ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
             expect(registrationLeft(beta).length === 0, `beta still has ${registrationLeft(beta).join(", ")}`);
             expect(registrationLeft(alpha).length === REGISTRATION_PATHS.length, "alpha lost its registration");
@@ -423,8 +433,7 @@ async function main(): Promise<void> {
             const ids = (site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>)[alpha.name];
             const destroy = await s.pulumi(["destroy", "-s", "anywhere", "--yes"]);
             const service = indexOf(destroy.calls, (c) => c.operation === "delete" && c.type === "aws:ecs/service:Service");
-            const ecs = indexOf(destroy.calls, (c) => c.provider === "ecs-api" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn));
-            const ssm = indexOf(destroy.calls, (c) => c.provider === "ssm-api" && JSON.stringify(c.inputs).includes(ids.managedInstanceId));
+            const { ecs, ssm } = deregistrationOf(destroy.calls, ids);
             const host = indexOf(destroy.calls, isCommand("delete", alpha.name, "cleanup"));
             const cluster = indexOf(destroy.calls, (c) => c.operation === "delete" && c.type === "aws:ecs/cluster:Cluster");
             expect(service >= 0 && ecs > service && ssm > ecs && host > ssm, `order service ${service}, ECS ${ecs}, SSM ${ssm}, host ${host}`);

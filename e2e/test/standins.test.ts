@@ -19,7 +19,7 @@ import * as providerrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as providerproto from "@pulumi/pulumi/proto/provider_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import Module from "node:module";
+import { loadSerializedProvider } from "../../test-support/serialized-provider";
 import { deregisterHost, hostRegistrationProvider, isAlreadyGone, sdkDeregistrationApi } from "../../infra/anywhere/deregister";
 import { startAwsApi, type AwsApi } from "../standins/aws-api";
 import { ACCOUNT_ID, awsProvider } from "../standins/aws";
@@ -739,14 +739,7 @@ describe("stand-ins: STS, and the deregistration's account check, through the AW
 
     it("the provider's delete, serialized as Pulumi stores it, deregisters with the endpoints of the environment (as in the sandbox)", async () => {
         const { text } = await pulumi.runtime.serializeFunction(() => hostRegistrationProvider, { allowSecrets: true });
-        // As the dynamic provider host loads it (require-from-string), from the project folder.
-        const root = path.resolve(__dirname, "..", "..");
-        const filename = path.join(root, "serialized-provider.js");
-        const loaded = new Module(filename) as Module & { _compile(code: string, filename: string): void };
-        loaded.filename = filename;
-        loaded.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(root);
-        loaded._compile(text, filename);
-        const provider = (loaded.exports as { handler(): pulumi.dynamic.ResourceProvider }).handler();
+        const provider = loadSerializedProvider(text);
         const props = { region: REGION, cluster: "ecs-anywhere-anywhere", containerInstanceArn: arn("22222222222222222222222222222222"), managedInstanceId: "mi-02222222222222222", aws: {} };
         const from = apiCalls().length;
         await provider.delete!("ecs-anywhere-anywhere/mi-02222222222222222", props);

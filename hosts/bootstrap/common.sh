@@ -20,6 +20,10 @@ DATA_DIR="${DATA_DIR:-/data}"
 }
 STEP="${STEP:-${0##*/}}"
 
+# json_field NAME < JSON: the string value of a top-level field (enough for the agent's flat answer
+# and the SSM agent's registration file).
+json_field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p" | head -n 1; }
+
 # Progress goes to stderr: stdout is kept for a step's result (verify prints one JSON line).
 info() { printf '[%s] %s: %s\n' "$HOST_NAME" "$STEP" "$*" >&2; }
 warn() { printf '[%s] %s: warning: %s\n' "$HOST_NAME" "$STEP" "$*" >&2; }

@@ -131,7 +131,7 @@ run_installer() {
 report_registration() {
     local id=""
     if [ -f "$SSM_REGISTRATION_FILE" ]; then
-        id="$(sed -n 's/.*"ManagedInstanceID"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$SSM_REGISTRATION_FILE" | head -n 1)"
+        id="$(json_field ManagedInstanceID <"$SSM_REGISTRATION_FILE")"
     fi
     case "$id" in
         mi-*) printf 'managed-instance %s\n' "$id" ;;

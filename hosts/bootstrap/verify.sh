@@ -20,9 +20,6 @@ VERIFY_TIMEOUT_SECONDS="${VERIFY_TIMEOUT_SECONDS:-300}"
 INTROSPECTION_URL="${INTROSPECTION_URL:-http://localhost:51678/v1/metadata}"
 INSTALLED_AS="${INSTALLED_AS:-}"
 
-# json_field NAME < JSON: the string value of a top-level field (enough for the agent's flat answer).
-json_field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p" | head -n 1; }
-
 agent_log_tail() {
     local log
     for log in /var/log/ecs/ecs-agent.log /var/log/ecs/ecs-init.log; do

@@ -22,6 +22,7 @@
  */
 import { ConfigError, REGION_PATTERN } from "../validate";
 import { parseValue, pulumiConfigReader, type ConfigReader } from "../region/config";
+import { withoutUndefined } from "./aws-credentials";
 
 /** One entry of `aws:assumeRoles` (the aws provider's fields; `duration` turned into seconds). */
 export interface AwsAssumeRole {
@@ -109,22 +110,24 @@ function objectValue(key: string, value: unknown): Record<string, unknown> {
     return value as Record<string, unknown>;
 }
 
-/** Drops undefined fields, so what is recorded in the state (and compared by diff) has only what is set. */
-function defined<T extends object>(value: T): T {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/** The fields `aws:assumeRoles` entries and `aws:assumeRoleWithWebIdentity` share. */
+function readRoleFields(key: string, role: Record<string, unknown>) {
+    return {
+        roleArn: roleArn(`${key}.roleArn`, role.roleArn),
+        sessionName: sessionName(`${key}.sessionName`, role.sessionName),
+        durationSeconds: role.duration === undefined || role.duration === "" ? undefined : durationSeconds(`${key}.duration`, role.duration),
+        policy: optionalString(`${key}.policy`, role.policy),
+        policyArns: stringList(`${key}.policyArns`, role.policyArns),
+    };
 }
 
 function readAssumeRole(key: string, raw: unknown): AwsAssumeRole {
     const role = objectValue(key, raw);
     const tags = role.tags === undefined ? undefined : objectValue(`${key}.tags`, role.tags);
     if (tags && Object.values(tags).some((v) => typeof v !== "string")) throw new ConfigError(`${key}.tags`, tags, "give tag values as strings");
-    return defined({
-        roleArn: roleArn(`${key}.roleArn`, role.roleArn),
-        sessionName: sessionName(`${key}.sessionName`, role.sessionName),
+    return withoutUndefined({
+        ...readRoleFields(key, role),
         externalId: optionalString(`${key}.externalId`, role.externalId),
-        durationSeconds: role.duration === undefined || role.duration === "" ? undefined : durationSeconds(`${key}.duration`, role.duration),
-        policy: optionalString(`${key}.policy`, role.policy),
-        policyArns: stringList(`${key}.policyArns`, role.policyArns),
         sourceIdentity: optionalString(`${key}.sourceIdentity`, role.sourceIdentity),
         tags: tags && Object.keys(tags).length > 0 ? (tags as Record<string, string>) : undefined,
         transitiveTagKeys: stringList(`${key}.transitiveTagKeys`, role.transitiveTagKeys),
@@ -133,14 +136,10 @@ function readAssumeRole(key: string, raw: unknown): AwsAssumeRole {
 
 function readWebIdentity(key: string, raw: unknown): AwsWebIdentity {
     const web = objectValue(key, raw);
-    const identity = defined({
-        roleArn: roleArn(`${key}.roleArn`, web.roleArn),
-        sessionName: sessionName(`${key}.sessionName`, web.sessionName),
+    const identity = withoutUndefined({
+        ...readRoleFields(key, web),
         webIdentityToken: optionalString(`${key}.webIdentityToken`, web.webIdentityToken),
         webIdentityTokenFile: optionalString(`${key}.webIdentityTokenFile`, web.webIdentityTokenFile),
-        durationSeconds: web.duration === undefined || web.duration === "" ? undefined : durationSeconds(`${key}.duration`, web.duration),
-        policy: optionalString(`${key}.policy`, web.policy),
-        policyArns: stringList(`${key}.policyArns`, web.policyArns),
     });
     if ((identity.webIdentityToken === undefined) === (identity.webIdentityTokenFile === undefined)) {
         throw new ConfigError(key, { roleArn: identity.roleArn }, "give exactly one of `webIdentityToken` (as a secret) and `webIdentityTokenFile`");
@@ -185,7 +184,7 @@ export function readAwsAccess(read: ConfigReader = pulumiConfigReader): AwsAcces
             if (url !== undefined) endpoints[service] = url;
         }
     }
-    return defined({
+    return withoutUndefined({
         profile: optionalString("aws:profile", raw("profile")),
         sharedConfigFiles: oneFile("aws:sharedConfigFiles", parsed("sharedConfigFiles")),
         sharedCredentialsFiles: oneFile("aws:sharedCredentialsFiles", parsed("sharedCredentialsFiles")),

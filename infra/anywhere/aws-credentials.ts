@@ -46,6 +46,11 @@ export interface CredentialPlan {
     readonly roles: readonly AssumeRoleParams[];
 }
 
+/** `value` without its undefined fields, so what is recorded (and compared) has only what is set. */
+export function withoutUndefined<T extends object>(value: T): T {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
 /** `~/x` as the aws provider expands it. */
 export function expandHome(file: string | undefined, home: string): string | undefined {
     if (file === undefined) return undefined;
@@ -58,12 +63,11 @@ export function credentialPlan(access: AwsAccess | undefined, home: string): Cre
         filepath: expandHome(access?.sharedCredentialsFiles?.[0], home),
         configFilepath: expandHome(access?.sharedConfigFiles?.[0], home),
     };
-    const strip = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
     const arns = (list: readonly string[] | undefined) => (list === undefined ? undefined : list.map((arn) => ({ arn })));
     const web = access?.assumeRoleWithWebIdentity;
     let base: BaseCredentials;
     if (web !== undefined) {
-        base = strip({
+        base = withoutUndefined({
             kind: "web-identity" as const,
             roleArn: web.roleArn,
             roleSessionName: web.sessionName ?? DEFAULT_SESSION_NAME,
@@ -74,14 +78,14 @@ export function credentialPlan(access: AwsAccess | undefined, home: string): Cre
             policyArns: arns(web.policyArns),
         });
     } else if (access?.accessKey !== undefined && access.secretKey !== undefined) {
-        base = strip({ kind: "static" as const, accessKeyId: access.accessKey, secretAccessKey: access.secretKey, sessionToken: access.token });
+        base = withoutUndefined({ kind: "static" as const, accessKeyId: access.accessKey, secretAccessKey: access.secretKey, sessionToken: access.token });
     } else if (access?.profile !== undefined) {
-        base = strip({ kind: "profile" as const, profile: access.profile, ...files });
+        base = withoutUndefined({ kind: "profile" as const, profile: access.profile, ...files });
     } else {
-        base = strip({ kind: "default-chain" as const, ...files });
+        base = withoutUndefined({ kind: "default-chain" as const, ...files });
     }
     const roles = (access?.assumeRoles ?? []).map((role) =>
-        strip({
+        withoutUndefined({
             RoleArn: role.roleArn,
             RoleSessionName: role.sessionName ?? DEFAULT_SESSION_NAME,
             ExternalId: role.externalId,

@@ -33,19 +33,29 @@ export interface HostCommands {
 export function hostCommands(s: HostStepSettings): HostCommands {
     return {
         preflight: preflightCommand(s),
-        install: remoteScriptCommand("install", {
-            HOST_NAME: s.hostName,
-            REGION: s.region,
-            CLUSTER: s.cluster,
-            INSTALLER_URL: s.installerUrl,
-            ...(s.installerSha256 ? { INSTALLER_SHA256: s.installerSha256 } : {}),
-            REREGISTER: String(s.reregister),
-            ...(s.ecsEndpoint ? { ECS_ENDPOINT: s.ecsEndpoint } : {}),
-        }),
-        prepareData: remoteScriptCommand("prepare-data", { HOST_NAME: s.hostName, DATA_DIR: s.dataDir, WORKER_UID: String(WORKER_UID) }),
+        install: installCommand(s),
+        prepareData: prepareDataCommand(s),
         verify: verifyCommand(s),
         deregister: cleanupCommand(s.hostName),
     };
+}
+
+/** Install: the activation code and id come on standard input (`installInput`). */
+export function installCommand(s: HostStepSettings): string {
+    return remoteScriptCommand("install", {
+        HOST_NAME: s.hostName,
+        REGION: s.region,
+        CLUSTER: s.cluster,
+        INSTALLER_URL: s.installerUrl,
+        ...(s.installerSha256 ? { INSTALLER_SHA256: s.installerSha256 } : {}),
+        REREGISTER: String(s.reregister),
+        ...(s.ecsEndpoint ? { ECS_ENDPOINT: s.ecsEndpoint } : {}),
+    });
+}
+
+/** The data folders: the host's name and data folder only. */
+export function prepareDataCommand(s: Pick<HostStepSettings, "hostName" | "dataDir">): string {
+    return remoteScriptCommand("prepare-data", { HOST_NAME: s.hostName, DATA_DIR: s.dataDir, WORKER_UID: String(WORKER_UID) });
 }
 
 /**

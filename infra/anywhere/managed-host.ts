@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AwsAccess } from "./aws-access";
 import type { BastionConfig, HostConfig } from "./config";
 import { HostRegistration } from "./deregister";
-import { cleanupCommand, hostCommands, installedAs, installInput, preflightCommand, verifyCommand, parseVerifyOutput, type HostStepSettings } from "./host-commands";
+import { cleanupCommand, installCommand, installedAs, installInput, parseVerifyOutput, preflightCommand, prepareDataCommand, verifyCommand, type HostStepSettings } from "./host-commands";
 
 /** How Pulumi reaches the hosts over SSH. */
 export interface SshAccess {
@@ -114,7 +114,6 @@ export class ManagedHost extends pulumi.ComponentResource {
         if (host.hostKey === undefined) pulumi.log.warn(unverifiedHostWarning(host), this);
 
         const connection = sshConnection(host, args.ssh);
-        const commands = pulumi.all([args.region, args.clusterName]).apply(([region, cluster]) => hostCommands({ ...settings, hostName: host.name, region, cluster }));
         // What makes a host another machine (or another registration): a change replaces its steps.
         const identity = [host.address, host.port, host.user];
         // The data folder concerns preflight and the folders only: moving it must not deregister the host.
@@ -146,7 +145,7 @@ export class ManagedHost extends pulumi.ComponentResource {
             `${name}-install`,
             {
                 ...common,
-                create: commands.install,
+                create: pulumi.all([args.region, args.clusterName]).apply(([region, cluster]) => installCommand({ ...settings, hostName: host.name, region, cluster })),
                 // The code and id go on standard input: a failed command prints its command line,
                 // never its input. A new activation (renewed, or a registration limit that grew)
                 // changes stdin: an update, which re-runs the idempotent install: nothing on a
@@ -157,7 +156,7 @@ export class ManagedHost extends pulumi.ComponentResource {
             },
             this.installOptions,
         );
-        this.data = new command.remote.Command(`${name}-data`, { ...common, create: commands.prepareData, triggers: dataTriggers }, childOptions(this, { dependsOn: [this.install] }));
+        this.data = new command.remote.Command(`${name}-data`, { ...common, create: prepareDataCommand({ hostName: host.name, dataDir: settings.dataDir }), triggers: dataTriggers }, childOptions(this, { dependsOn: [this.install] }));
         // Verify is told the id install reported: when install registers the host again (a host
         // that lost its registration, at a new activation or a replaced install), verify re-runs
         // and the registration follows the new ids, deregistering the old ones.

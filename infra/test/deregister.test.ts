@@ -7,8 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "node:assert/strict";
-import Module from "node:module";
-import * as path from "node:path";
+import { loadSerializedProvider } from "../../test-support/serialized-provider";
 import { holdsSecrets, readAwsAccess, type AwsAccess } from "../anywhere/aws-access";
 import { credentialPlan, credentialsFromPlan, DEFAULT_SESSION_NAME, describeCredentials, memoizeCredentials, type CredentialFactories, type CredentialProvider } from "../anywhere/aws-credentials";
 import {
@@ -23,7 +22,7 @@ import {
     type HostRegistrationProps,
 } from "../anywhere/deregister";
 import { ConfigError } from "../validate";
-import { readerOf, REPOSITORY_ROOT } from "./support/example-config";
+import { readerOf } from "./support/example-config";
 import { ofType, settle, setupMocks } from "./support/mocks";
 
 const HOME = "/home/operator";
@@ -405,13 +404,7 @@ describe("the HostRegistration resource, under Pulumi mocks", function () {
         // The Pulumi SDK or the config readers captured by mistake would make it ~130 KB in every host's state.
         assert.ok(text.length < 60_000, `serialized provider is ${text.length} characters`);
         assert.ok(!text.includes('require("@pulumi/pulumi'), "the serialized provider does not load the Pulumi SDK");
-        // As the dynamic provider host loads it (require-from-string), from the project folder.
-        const filename = path.join(REPOSITORY_ROOT, "serialized-provider.js");
-        const loaded = new Module(filename) as Module & { _compile(code: string, filename: string): void };
-        loaded.filename = filename;
-        loaded.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(REPOSITORY_ROOT);
-        loaded._compile(text, filename);
-        const provider = (loaded.exports as { handler(): pulumi.dynamic.ResourceProvider }).handler();
+        const provider = loadSerializedProvider(text);
         assert.deepEqual(await provider.diff!("id", { ...props, __provider: text }, { ...props, aws: { profile: "prod" }, __provider: text }), { changes: true, replaces: [], deleteBeforeReplace: true });
         assert.deepEqual(await provider.diff!("id", { ...props, __provider: text }, { ...props, managedInstanceId: "mi-0fffffffffffffff0", __provider: text }), {
             changes: true,
