@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs one command inside the hermetic sandbox of the real Pulumi engine:
 #   bash e2e/sandbox.sh pulumi stack init region
-# - the pulumi CLI, language host and launchers built by `npm run e2e:tools` (.cache/pulumi/bin)
+#   bash e2e/sandbox.sh hosts up 2        test hosts for the anywhere stack (needs root; E2E_STATE set)
+#   bash e2e/sandbox.sh hosts down
+# - the pulumi CLI, the Node.js language host with its dynamic-provider launcher, and the command
+#   provider that `npm run e2e:tools` put in .cache/pulumi/bin (upstream's, built or installed),
 #   first on PATH;
-# - a private PULUMI_HOME whose plugins are the stand-in providers (e2e/standins): the engine
-#   never downloads a plugin and no provider talks to AWS;
+# - a private PULUMI_HOME whose plugins are the real command provider and, for AWS, the stand-in
+#   providers (e2e/standins): the engine never downloads a plugin and no provider talks to AWS;
 # - a local backend (file://) and the stand-ins' records in $E2E_STATE if set (keep it across
 #   commands to build up stacks step by step), else in a temporary folder removed afterwards;
 # - PULUMI_CONFIG_PASSPHRASE (default "sandbox"), fake AWS credentials, no AWS profile or config
@@ -29,9 +32,17 @@ if [ "$#" -eq 0 ]; then
     echo "usage: bash e2e/sandbox.sh <command...>   e.g. bash e2e/sandbox.sh pulumi preview -s region" >&2
     exit 2
 fi
-for tool in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
+tsx=(node --import "$root/node_modules/tsx/dist/loader.mjs")
+
+# `hosts up <N>` / `hosts down`: test hosts for the anywhere stack, kept in $E2E_STATE/hosts.
+if [ "$1" = hosts ]; then
+    shift
+    exec "${tsx[@]}" "$root/e2e/test-hosts.ts" "$@"
+fi
+
+for tool in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-command; do
     if [ ! -x "$bin/$tool" ]; then
-        echo "sandbox: $bin/$tool is missing: run \`npm run e2e:tools\` first (it builds the engine from the Go module proxy)" >&2
+        echo "sandbox: $bin/$tool is missing: run \`npm run e2e:tools\` first (it builds the engine's tools)" >&2
         exit 1
     fi
 done
@@ -54,17 +65,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tsx=(node --import "$root/node_modules/tsx/dist/loader.mjs")
-
-# The stand-in plugins, once per PULUMI_HOME (again when the stand-ins change).
+# The plugins, once per PULUMI_HOME (again when the stand-ins or the real providers change).
 stamp="$state/home/.standins-installed"
-if [ ! -f "$stamp" ] || [ -n "$(find "$root/e2e/standins" -newer "$stamp" -print -quit)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find "$root/e2e/standins" "$bin/" -newer "$stamp" -print -quit)" ]; then
     "${tsx[@]}" "$root/e2e/standins/install-plugins.ts" "$state/home" >&2
     touch "$stamp"
 fi
 
 # Nothing of the caller's Pulumi or AWS set-up leaks in.
-while IFS= read -r name; do [ "$name" = PULUMI_NODEJS_TRANSPILE_ONLY ] || unset "$name"; done < <(env | sed -n 's/^\(\(PULUMI\|AWS\)_[A-Za-z0-9_]*\)=.*/\1/p')
+# PULUMI_DEBUG_COMMANDS passes: it enables `--event-log`, the engine's record the e2e reads.
+while IFS= read -r name; do case "$name" in PULUMI_NODEJS_TRANSPILE_ONLY | PULUMI_DEBUG_COMMANDS) ;; *) unset "$name" ;; esac; done < <(env | sed -n 's/^\(\(PULUMI\|AWS\)_[A-Za-z0-9_]*\)=.*/\1/p')
+# The command provider would offer the caller's agent keys too ($SSH_AUTH_SOCK): a stack says its own.
+unset SSH_AUTH_SOCK
 export PATH="$bin:$PATH"
 export PULUMI_HOME="$state/home"
 export PULUMI_BACKEND_URL="file://$state/backend"

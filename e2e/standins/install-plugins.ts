@@ -5,9 +5,11 @@
  * Every package in node_modules (nested ones too: the Node.js language host reports those as
  * well, e.g. awsx's own docker-build 0.0.14) whose package.json says `"pulumi": {"resource":
  * true, "name", "version"}` gets `<PULUMI_HOME>/plugins/resource-<name>-v<version>/` holding an
- * executable `pulumi-resource-<name>`: a sh launcher that runs the matching stand-in (aws ->
- * aws.ts, awsx -> awsx.ts, docker-build -> docker-build.ts, command -> command.ts, anything else
- * -> `inert.ts <name>`). That is all the CLI (v3.274) looks for (sdk/go/common/workspace/plugins.go): the
+ * executable `pulumi-resource-<name>`: for the AWS side a sh launcher that runs the matching
+ * stand-in (aws -> aws.ts, awsx -> awsx.ts, docker-build -> docker-build.ts, anything else ->
+ * `inert.ts <name>`); for the real providers `npm run e2e:tools` put in .cache/pulumi/bin (command,
+ * built from upstream's source), a link to that binary, with nothing of ours between the engine
+ * and it. That is all the CLI (v3.274) looks for (sdk/go/common/workspace/plugins.go): the
  * directory exists, `<dir>.partial` does not (HasPlugin, GetPluginsFromDir), and the executable
  * `pulumi-<kind>-<name>` is inside it (getPluginPath; with it present, no PulumiPlugin.yaml is
  * read). A plugin of that name on $PATH would win over the cache: set
@@ -27,13 +29,17 @@ import { pathToFileURL } from "node:url";
 export const REPOSITORY_ROOT = path.resolve(__dirname, "..", "..");
 const STANDINS = path.join(REPOSITORY_ROOT, "e2e", "standins");
 
-/** Which stand-in answers for which plugin; anything else is inert. */
+/** Which stand-in answers for which plugin; anything else (but the real providers) is inert. */
 export const STANDIN_FILES: Readonly<Record<string, string>> = {
     aws: "aws.ts",
     awsx: "awsx.ts",
     "docker-build": "docker-build.ts",
-    command: "command.ts",
 };
+
+/** Where `npm run e2e:tools` puts the real tools. */
+export const TOOLS_BIN = path.join(REPOSITORY_ROOT, ".cache", "pulumi", "bin");
+/** Plugins the sandbox runs for real: the upstream binary of that name in TOOLS_BIN. */
+export const REAL_PLUGINS: readonly string[] = ["command"];
 
 export interface RequiredPlugin {
     readonly name: string;
@@ -45,9 +51,11 @@ export interface RequiredPlugin {
 export interface InstalledPlugin extends RequiredPlugin {
     readonly directory: string;
     readonly executable: string;
-    /** The stand-in source it runs, and its extra arguments. */
+    /** The stand-in source it runs (or, for a real provider, the binary it links to), and its extra arguments. */
     readonly entry: string;
     readonly args: readonly string[];
+    /** A real provider, not a stand-in. */
+    readonly real?: boolean;
     /** The transpiled copy it prefers, when there is one. */
     readonly compiled?: string;
 }
@@ -202,6 +210,8 @@ export interface InstallOptions {
     readonly nodeModules?: string;
     /** Transpile for a faster start. Default true. */
     readonly compile?: boolean;
+    /** Where the real providers' binaries are. Default TOOLS_BIN. */
+    readonly toolsBin?: string;
 }
 
 /** Installs a stand-in for every required resource plugin into `pulumiHome`. */
@@ -231,17 +241,27 @@ export function installStandins(pulumiHome: string, options: InstallOptions = {}
 
     const installed: InstalledPlugin[] = [];
     for (const plugin of plugins) {
+        const directory = path.join(pluginsDir, `resource-${plugin.name}-v${plugin.version}`);
+        const executable = path.join(directory, `pulumi-resource-${plugin.name}`);
+        if (REAL_PLUGINS.includes(plugin.name)) {
+            const binary = path.join(options.toolsBin ?? TOOLS_BIN, `pulumi-resource-${plugin.name}`);
+            if (!fs.existsSync(binary)) throw new Error(`install-plugins: ${binary} (the real ${plugin.name} provider v${plugin.version}) is missing: run \`npm run e2e:tools\` first`);
+            fs.rmSync(directory, { recursive: true, force: true });
+            fs.rmSync(`${directory}.partial`, { force: true });
+            fs.mkdirSync(directory, { recursive: true });
+            fs.symlinkSync(fs.realpathSync(binary), executable);
+            installed.push({ ...plugin, directory, executable, entry: fs.realpathSync(binary), args: [], real: true });
+            continue;
+        }
         const file = STANDIN_FILES[plugin.name];
         const entry = path.join(STANDINS, file ?? "inert.ts");
         const args = file ? [] : [plugin.name];
         if (!fs.existsSync(entry)) throw new Error(`install-plugins: ${path.relative(REPOSITORY_ROOT, entry)} (the stand-in for plugin ${plugin.name}) does not exist`);
         const compiled = compiledFor(entry);
-        const directory = path.join(pluginsDir, `resource-${plugin.name}-v${plugin.version}`);
         fs.rmSync(directory, { recursive: true, force: true });
         // A leftover `.partial` marks an unfinished install: the CLI would skip the plugin.
         fs.rmSync(`${directory}.partial`, { force: true });
         fs.mkdirSync(directory, { recursive: true });
-        const executable = path.join(directory, `pulumi-resource-${plugin.name}`);
         fs.writeFileSync(executable, launcher(plugin, entry, args, compiled), { mode: 0o755 });
         fs.chmodSync(executable, 0o755);
         fs.writeFileSync(
@@ -278,7 +298,8 @@ if (require.main === module) {
     }
     const installed = installStandins(home, { compile: !rest.includes("--no-compile") });
     for (const plugin of installed) {
-        process.stdout.write(`${plugin.name} ${plugin.version}: ${path.relative(REPOSITORY_ROOT, plugin.entry)}${plugin.args.length ? ` ${plugin.args.join(" ")}` : ""}${plugin.compiled ? " (transpiled)" : " (tsx)"}\n`);
+        const how = plugin.real ? " (real provider)" : plugin.compiled ? " (transpiled)" : " (tsx)";
+        process.stdout.write(`${plugin.name} ${plugin.version}: ${path.relative(REPOSITORY_ROOT, plugin.entry)}${plugin.args.length ? ` ${plugin.args.join(" ")}` : ""}${how}\n`);
     }
     const ambient = process.env.PULUMI_IGNORE_AMBIENT_PLUGINS ? [] : ambientPlugins(installed.map((plugin) => plugin.name));
     for (const file of ambient) process.stderr.write(`install-plugins: warning: ${file} is on $PATH and would be run instead of the stand-in (set PULUMI_IGNORE_AMBIENT_PLUGINS=true)\n`);

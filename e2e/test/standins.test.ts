@@ -485,10 +485,18 @@ describe("stand-ins: installed as plugins and served over gRPC", function () {
         fs.rmSync(home, { recursive: true, force: true });
     });
 
-    it("install-plugins writes one launcher per resource plugin the SDKs require, nested packages included", () => {
+    it("install-plugins writes one launcher per resource plugin the SDKs require, nested packages included; the command provider is the real binary, linked", () => {
         const required = requiredPlugins(path.join(__dirname, "..", "..", "node_modules")).map((p) => `${p.name}@${p.version}`);
         for (const plugin of ["aws@7.48.0", "awsx@3.9.0", "command@1.2.1", "docker@4.11.2", "docker-build@0.0.22"]) assert.ok(required.includes(plugin), plugin);
-        const installed = installStandins(home);
+        // Where e2e:tools puts the real provider; a stand-in binary here, since npm test runs before the build.
+        const toolsBin = fs.mkdtempSync(path.join(home, "bin-"));
+        assert.throws(() => installStandins(home, { toolsBin }), /pulumi-resource-command \(the real command provider v1\.2\.1\) is missing: run `npm run e2e:tools` first/);
+        fs.writeFileSync(path.join(toolsBin, "pulumi-resource-command"), "#!/bin/sh\n", { mode: 0o755 });
+        const installed = installStandins(home, { toolsBin });
+        const command = installed.find((plugin) => plugin.name === "command");
+        assert.equal(command?.real, true);
+        assert.equal(fs.readlinkSync(path.join(home, "plugins", "resource-command-v1.2.1", "pulumi-resource-command")), path.join(fs.realpathSync(toolsBin), "pulumi-resource-command"));
+        assert.ok(installed.filter((plugin) => plugin.real).every((plugin) => plugin.name === "command"), "only the command provider is real");
         for (const plugin of installed) {
             const directory = path.join(home, "plugins", `resource-${plugin.name}-v${plugin.version}`);
             assert.equal(plugin.directory, directory);

@@ -1,82 +1,173 @@
 #!/usr/bin/env bash
-# npm run e2e:tools: builds the real Pulumi engine's tools from the Go module proxy into the
-# gitignored .cache/pulumi/bin, skipping what is already built:
-#   pulumi                          the CLI (github.com/pulumi/pulumi/pkg/v3, cmd/pulumi), from the
-#                                   wrapper module e2e/tools/pulumi-cli (it repeats pkg/v3's replaces)
-#   pulumi-language-nodejs          the Node.js language host (e2e/tools/language-nodejs, see there why ours)
-#   pulumi-resource-pulumi-nodejs,  the launchers the CLI's release archive carries beside it
-#   pulumi-analyzer-policy
-#   pulumi-resource-command         the command provider at the version @pulumi/command asks for,
-#                                   when the Go module proxy serves it (see below)
-# Environment: E2E_PULUMI_CLI_VERSION  the CLI version to build (default: the installed
-#              @pulumi/pulumi's, or the wrapper's pinned one when the proxy refuses that version)
+# npm run e2e:tools: puts the real Pulumi engine's tools into the gitignored .cache/pulumi/bin,
+# skipping what is already there:
+#   pulumi                         the CLI: an installed one (on PATH, at least the installed
+#                                  @pulumi/pulumi's version), else built from the Go module
+#                                  github.com/pulumi/pulumi/pkg/v3 (cmd/pulumi) through the wrapper
+#                                  module e2e/tools/pulumi-cli (it repeats pkg/v3's replaces)
+#   pulumi-language-nodejs         the Node.js language host: the one beside an installed CLI, else
+#   pulumi-resource-pulumi-nodejs  built from upstream's source in $E2E_VENDOR_DIR, with the
+#                                  dynamic-provider launcher from the same archive
+#   pulumi-resource-command        the command provider at the version @pulumi/command declares:
+#                                  the installed plugin (`pulumi plugin install resource command
+#                                  <version>`), else built from upstream's source in $E2E_VENDOR_DIR
+# Installed tools are linked, not copied. Every archive's sha256 is checked against
+# e2e/tools/vendor.sha256 before it is unpacked; the Go build info of a built tool names its
+# upstream module and version (`go version -m .cache/pulumi/bin/<tool>`).
+# Environment:
+#   E2E_VENDOR_DIR          the upstream source archives (default: ../shared/vendor beside the repository)
+#   E2E_PULUMI_CLI_VERSION  the CLI version to build (default: the installed @pulumi/pulumi's, or
+#                           the wrapper's pinned one when the Go module proxy refuses that version)
+#   E2E_TOOLS_BUILD=1       build every tool even where an installed one would serve
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="$root/.cache/pulumi"
 bin="$cache/bin"
+vendor="${E2E_VENDOR_DIR:-$root/../shared/vendor}"
+sums="$root/e2e/tools/vendor.sha256"
 started=$SECONDS
 
 info() { printf 'e2e:tools [%3ds] %s\n' "$((SECONDS - started))" "$*"; }
 fatal() { printf 'e2e:tools: %s\n' "$*" >&2; exit 1; }
 
-command -v go >/dev/null 2>&1 || fatal "Go is not installed (needed to build the pulumi CLI and the language host): install Go 1.26.6 or newer (what pkg/v3 and sdk/v3 at v3.274.1 require), then run npm run e2e:tools again"
 command -v node >/dev/null 2>&1 || fatal "node is not on PATH"
 mkdir -p "$bin"
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 package_version() { node -p "require('$root/node_modules/$1/package.json').version" 2>/dev/null || fatal "$1 is not installed: run npm ci first"; }
+# Whether version $1 is at least $2 (x.y.z).
+at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+need_go() { command -v go >/dev/null 2>&1 || fatal "$1 needs Go to be built, and Go is not installed; install Go 1.26.6 or newer, $2, then run npm run e2e:tools again"; }
+# The Go module path a built tool names in its build info ("" when it is no Go binary).
+module_of() { go version -m "$1" 2>/dev/null | awk '$1 == "path" { print $2; exit }'; }
+# What a tool was built from: its module path and the archive it came from, with the archive's
+# sha256 (-trimpath keeps -ldflags, and so the version, out of the build info: a stamp file beside it).
+stamp_of() { printf '%s %s %s\n' "$(module_of "$1")" "$(basename "$2")" "$(sha256sum "$2" | cut -d' ' -f1)"; }
+built_from() { [ -x "$bin/$1" ] && [ -f "$bin/.$1.from" ] && [ "$(cat "$bin/.$1.from")" = "$3 $(basename "$2") $(sha256sum "$2" | cut -d' ' -f1)" ]; }
+# Links an installed tool into bin (replacing whatever was there).
+link() { ln -sfn "$1" "$bin/$2"; info "$2: using the installed $1"; }
+
+installed_cli=""
+if [ "${E2E_TOOLS_BUILD:-}" != 1 ] && found="$(command -v pulumi 2>/dev/null)"; then
+    found="$(readlink -f "$found")"
+    # Our own cache on PATH (the sandbox puts it there) is no installation.
+    [ "$(dirname "$found")" = "$(readlink -f "$bin")" ] || installed_cli="$found"
+fi
+
+# The archive of $1 (a name pattern with the version left as *) whose sha256 is pinned, checked.
+vendored() {
+    local pattern="$1" wanted="$2" file name sum
+    [ -d "$vendor" ] || return 1
+    file="$vendor/${pattern/\*/$wanted}"
+    if [ ! -f "$file" ]; then
+        local others
+        others="$(cd "$vendor" && find . -maxdepth 1 -name "$pattern" -printf '%f ' 2>/dev/null)"
+        [ -z "$others" ] || fatal "$vendor has ${others% } but ${pattern/\*/$wanted} is wanted (the version $3): put that upstream archive there, or install the matching package version"
+        return 1
+    fi
+    name="$(basename "$file")"
+    sum="$(awk -v n="$name" '$2 == n { print $1 }' "$sums")"
+    [ -n "$sum" ] || fatal "$name has no pinned sha256 in e2e/tools/vendor.sha256: check the archive against its upstream tag and add its line"
+    [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$sum" ] || fatal "$file does not match its pinned sha256 $sum (e2e/tools/vendor.sha256): the archive was changed or is another one; fetch the upstream archive again"
+    printf '%s\n' "$file"
+}
+
+# Unpacks archive $1 into a fresh $cache/src/$2; prints the folder.
+unpack() {
+    local work="$cache/src/$2"
+    rm -rf "$work"; mkdir -p "$work"
+    tar -xzf "$1" -C "$work"
+    printf '%s\n' "$work"
+}
 
 # --- the CLI ---------------------------------------------------------------------------------
-wrapper="$root/e2e/tools/pulumi-cli"
-pinned="$(sed -n 's#^require github.com/pulumi/pulumi/pkg/v3 v##p' "$wrapper/go.mod")"
 sdk="$(package_version @pulumi/pulumi)"
-want="${E2E_PULUMI_CLI_VERSION:-$sdk}"
-if [ "$want" != "$pinned" ] && [ -z "${E2E_PULUMI_CLI_VERSION:-}" ]; then
-    # The proxy here does not serve every release: fall back to the wrapper's pinned one, which is
-    # newer than the SDK (a CLI runs programs of older SDKs).
-    if ! go mod download "github.com/pulumi/pulumi/pkg/v3@v$want" >/dev/null 2>&1; then
+if [ -n "$installed_cli" ] && cli_version="$("$installed_cli" version 2>/dev/null)" && at_least "${cli_version#v}" "$sdk"; then
+    link "$installed_cli" pulumi
+else
+    [ -z "$installed_cli" ] || info "the installed $installed_cli is ${cli_version:-of unknown version}, older than @pulumi/pulumi $sdk: building one"
+    wrapper="$root/e2e/tools/pulumi-cli"
+    pinned="$(sed -n 's#^require github.com/pulumi/pulumi/pkg/v3 v##p' "$wrapper/go.mod")"
+    want="${E2E_PULUMI_CLI_VERSION:-$sdk}"
+    if [ -L "$bin/pulumi" ]; then rm -f "$bin/pulumi"; fi
+    need_go "the pulumi CLI" "or install the Pulumi CLI (https://www.pulumi.com/docs/install/)"
+    if [ "$want" != "$pinned" ] && [ -z "${E2E_PULUMI_CLI_VERSION:-}" ] && ! go mod download "github.com/pulumi/pulumi/pkg/v3@v$want" >/dev/null 2>&1; then
+        # The proxy here does not serve every release: the wrapper's pinned one is newer than the
+        # SDK, and a CLI runs programs of older SDKs.
         info "the Go module proxy refuses pkg/v3@v$want (the installed @pulumi/pulumi's version); building v$pinned, the wrapper's pinned release"
         want="$pinned"
     fi
-fi
-if [ -x "$bin/pulumi" ] && [ "$("$bin/pulumi" version 2>/dev/null)" = "v$want" ]; then
-    info "pulumi v$want: already built"
-else
-    info "pulumi v$want: building from github.com/pulumi/pulumi/pkg/v3 (first build: about 5 minutes on 2 cores)"
-    work="$cache/src/pulumi-cli"
-    rm -rf "$work"; mkdir -p "$work"
-    cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$work/"
-    if [ "$want" != "$pinned" ]; then
-        (cd "$work" && go mod edit -require="github.com/pulumi/pulumi/pkg/v3@v$want" -require="github.com/pulumi/pulumi/sdk/v3@v$want" && go mod tidy)
+    if [ -x "$bin/pulumi" ] && [ "$("$bin/pulumi" version 2>/dev/null)" = "v$want" ]; then
+        info "pulumi v$want: already built"
+    else
+        info "pulumi v$want: building from github.com/pulumi/pulumi/pkg/v3 (first build: about 5 minutes on 2 cores)"
+        work="$cache/src/pulumi-cli"
+        rm -rf "$work"; mkdir -p "$work"
+        cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$work/"
+        if [ "$want" != "$pinned" ]; then
+            (cd "$work" && go mod edit -require="github.com/pulumi/pulumi/pkg/v3@v$want" -require="github.com/pulumi/pulumi/sdk/v3@v$want" && go mod tidy)
+        fi
+        (cd "$work" && go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$want" -o "$bin/pulumi.partial" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+        mv "$bin/pulumi.partial" "$bin/pulumi"
+        info "pulumi $("$bin/pulumi" version): built"
     fi
-    (cd "$work" && go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$want" -o "$bin/pulumi.partial" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-    mv "$bin/pulumi.partial" "$bin/pulumi"
-    info "pulumi $("$bin/pulumi" version): built"
 fi
 
-# --- the language host and launchers ----------------------------------------------------------
-info "pulumi-language-nodejs and launchers"
-bash "$root/e2e/tools/build-language-host.sh" "$bin"
+# --- the language host and the dynamic-provider launcher --------------------------------------
+host_module=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
+beside="${installed_cli:+$(dirname "$installed_cli")}"
+if [ -L "$bin/pulumi" ] && [ -x "$beside/pulumi-language-nodejs" ] && [ -x "$beside/pulumi-resource-pulumi-nodejs" ]; then
+    link "$beside/pulumi-language-nodejs" pulumi-language-nodejs
+    link "$beside/pulumi-resource-pulumi-nodejs" pulumi-resource-pulumi-nodejs
+else
+    archive="$(cd "$vendor" 2>/dev/null && find . -maxdepth 1 -name 'pulumi-language-nodejs-*.tar.gz' -printf '%f\n' | sort -V | tail -n 1)"
+    [ -n "$archive" ] || fatal "no Node.js language host: no installed Pulumi CLI carries one, and $vendor has no pulumi-language-nodejs-<version>.tar.gz to build it from (set E2E_VENDOR_DIR to the folder of upstream archives, or install the Pulumi CLI)"
+    version="${archive#pulumi-language-nodejs-}"; version="${version%.tar.gz}"
+    file="$(vendored 'pulumi-language-nodejs-*.tar.gz' "$version" "of the language host")"
+    for tool in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do [ ! -L "$bin/$tool" ] || rm -f "$bin/$tool"; done
+    if built_from pulumi-language-nodejs "$file" "$host_module" && [ -x "$bin/pulumi-resource-pulumi-nodejs" ]; then
+        info "pulumi-language-nodejs v$version: already built"
+    else
+        need_go "the Node.js language host" "or install the Pulumi CLI (its archive carries the language host)"
+        info "pulumi-language-nodejs v$version: building from $(basename "$file") (about 30 s)"
+        work="$(unpack "$file" language-nodejs)"
+        src="$work/pulumi-$version/sdk/nodejs/cmd/pulumi-language-nodejs"
+        [ -f "$src/go.mod" ] || fatal "$file has no sdk/nodejs/cmd/pulumi-language-nodejs/go.mod: not the upstream archive this script knows"
+        # Its go.mod points pkg/v3 and sdk/v3 at the monorepo: the released modules of the same tag instead.
+        (cd "$src" &&
+            go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
+                -require "github.com/pulumi/pulumi/pkg/v3@v$version" -require "github.com/pulumi/pulumi/sdk/v3@v$version" &&
+            go mod tidy &&
+            go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" -o "$bin/pulumi-language-nodejs.partial" .)
+        mv "$bin/pulumi-language-nodejs.partial" "$bin/pulumi-language-nodejs"
+        stamp_of "$bin/pulumi-language-nodejs" "$file" >"$bin/.pulumi-language-nodejs.from"
+        install -m 0755 "$work/pulumi-$version/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
+        info "pulumi-language-nodejs v$version and its dynamic-provider launcher: built"
+    fi
+fi
 
 # --- the command provider ---------------------------------------------------------------------
+command_module=github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command
 command_version="$(package_version @pulumi/command)"
-if [ -x "$bin/pulumi-resource-command" ]; then
-    info "pulumi-resource-command: already built"
+plugin="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-command-v$command_version/pulumi-resource-command"
+if [ "${E2E_TOOLS_BUILD:-}" != 1 ] && [ -x "$plugin" ] && [ "$(readlink -f "$plugin")" != "$(readlink -f "$bin/pulumi-resource-command")" ]; then
+    link "$plugin" pulumi-resource-command
 else
-    # pulumi-command tags its releases at the repository root (vX.Y.Z); the provider module lives
-    # in provider/ and has no tag of its own, so the proxy knows it only by pseudo-version.
-    # Asked of the proxy only (no direct fallback to the VCS): its answer is the one to report.
-    proxy_only="$(go env GOPROXY | sed 's/,direct$//; s/|direct$//')"
-    if out="$(GOPROXY="$proxy_only" go mod download -json "github.com/pulumi/pulumi-command/provider@v$command_version" 2>&1)" && ! grep -q '"Error"' <<<"$out"; then
-        work="$cache/src/pulumi-command"
-        rm -rf "$work"; mkdir -p "$work"
-        (cd "$work" && go mod init ecs-anywhere.local/e2e/pulumi-command >/dev/null 2>&1 &&
-            go get "github.com/pulumi/pulumi-command/provider@v$command_version" &&
-            go build -trimpath -o "$bin/pulumi-resource-command" github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command)
-        info "pulumi-resource-command v$command_version: built"
+    [ ! -L "$bin/pulumi-resource-command" ] || rm -f "$bin/pulumi-resource-command"
+    file="$(vendored 'pulumi-command-*-provider.tar.gz' "$command_version" "@pulumi/command declares")" ||
+        fatal "no command provider v$command_version: it is not installed (${plugin}) and $vendor has no pulumi-command-$command_version-provider.tar.gz to build it from (set E2E_VENDOR_DIR, or run \`pulumi plugin install resource command $command_version\`)"
+    if built_from pulumi-resource-command "$file" "$command_module"; then
+        info "pulumi-resource-command v$command_version: already built"
     else
-        reason="$(grep -o '"Error": "[^"]*' <<<"$out" | head -n 1 | cut -c11- || true)"
-        info "pulumi-resource-command v$command_version: the Go module proxy does not serve github.com/pulumi/pulumi-command/provider (${reason:-$out}); the sandbox uses the stand-in e2e/standins/command.ts, which runs commands with OpenSSH"
+        need_go "the command provider" "or run \`pulumi plugin install resource command $command_version\`"
+        info "pulumi-resource-command v$command_version: building from $(basename "$file") (about 50 s)"
+        work="$(unpack "$file" pulumi-command)"
+        src="$work/pulumi-command-$command_version/provider"
+        [ -f "$src/go.mod" ] || fatal "$file has no pulumi-command-$command_version/provider/go.mod: its source is of another version than @pulumi/command's $command_version"
+        (cd "$src" && go build -trimpath -ldflags "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version" -o "$bin/pulumi-resource-command.partial" ./cmd/pulumi-resource-command)
+        mv "$bin/pulumi-resource-command.partial" "$bin/pulumi-resource-command"
+        stamp_of "$bin/pulumi-resource-command" "$file" >"$bin/.pulumi-resource-command.from"
+        info "pulumi-resource-command v$command_version: built"
     fi
 fi
-info "done: $(find "$bin" -maxdepth 1 -type f -printf '%f ')"
+info "done: $(find "$bin" -maxdepth 1 -name 'pulumi*' \( -type f -o -type l \) -printf '%f ')"
