@@ -6,6 +6,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { anywhereProgram } from "./anywhere";
 import { regionProgram } from "./region";
+import { keepResponsesOutOfDebugLog } from "./sdk-debug-log";
 import { stackKind } from "./stack-kind";
+
+// Before any resource: the SDK's debug messages would carry every response, secrets and all.
+keepResponsesOutOfDebugLog();
 
 export = async (): Promise<Record<string, unknown>> => (stackKind(pulumi.getStack()) === "region" ? regionProgram() : anywhereProgram());

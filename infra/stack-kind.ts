@@ -1,3 +1,5 @@
+import { UserError } from "./validate";
+
 /** Which program a stack runs, from its name. */
 export type StackKind = "region" | "anywhere";
 
@@ -10,7 +12,7 @@ export function stackKind(stackName: string): StackKind {
     const name = stackName.split("/").pop() ?? stackName;
     if (/^region(-[a-z0-9][a-z0-9-]*)?$/i.test(name)) return "region";
     if (/^anywhere(-[a-z0-9][a-z0-9-]*)?$/i.test(name)) return "anywhere";
-    throw new Error(
+    throw new UserError(
         `stack ${JSON.stringify(stackName)} is neither a region stack nor an anywhere stack: ` +
             "name it `region` (or `region-<name>`) for the in-region deployment, or `anywhere` " +
             "(or `anywhere-<site>`) for hosts, e.g. `pulumi stack init anywhere-berlin`",

@@ -17,6 +17,9 @@ DATA_DIR="${DATA_DIR:-/data}"
     SSM_REGISTRATION_KEY=/var/lib/amazon/ssm/Vault/Store/RegistrationKey
     SSM_REGISTRATION_FILE=/var/lib/amazon/ssm/registration
     ECS_INIT=/usr/libexec/amazon-ecs-init
+    # The host's sealing key: the activation code reaches the host encrypted to it (seal.sh, install.sh).
+    SEAL_DIR=/var/lib/ecs-anywhere
+    SEAL_KEY=/var/lib/ecs-anywhere/seal-key.pem
 }
 STEP="${STEP:-${0##*/}}"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Step 5 of the host lifecycle, run by `pulumi destroy` after the service is gone and after the
 # container instance and the managed instance were deregistered in AWS: stop the agents and
-# remove their state from this host. Already gone is fine.
+# remove their state, and this host's sealing key, from this host. Already gone is fine.
 #
 # Reads:
 #   HOST_NAME   name used in messages (default: hostname)
@@ -12,6 +12,7 @@ fi
 
 deregister_host() {
     [ "$(id -u)" -eq 0 ] || fatal "not running as root" "run as root or through passwordless sudo"
+    rm -rf "$SEAL_DIR"
     if [ ! -e /var/lib/ecs ] && [ ! -e /etc/ecs ] && [ ! -e /var/lib/amazon/ssm ]; then
         stop_agents
         info "no ECS or SSM state on this host: already deregistered"

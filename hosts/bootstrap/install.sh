@@ -8,8 +8,9 @@
 #   REGION           AWS region (required)
 #   CLUSTER          ECS cluster to join (required)
 #   standard input   line 1: the SSM activation code (required; a secret: never put it in the
-#                    environment or on a command line you type); line 2: the activation id,
-#                    unless ACTIVATION_ID is set
+#                    environment or on a command line you type), either as it is or, as the
+#                    Pulumi program sends it, `sealed:<base64>`: encrypted to this host's sealing
+#                    key (seal.sh); line 2: the activation id, unless ACTIVATION_ID is set
 #   ACTIVATION_ID    SSM activation id (required here or on line 2 of standard input)
 #   INSTALLER_URL    where to fetch the installer
 #                    (default: https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh)
@@ -59,7 +60,21 @@ read_activation_code() {
         "pipe the code in: pulumi stack output activationCode --show-secrets | sudo ... bash install.sh"
     if [ -z "$ACTIVATION_ID" ]; then IFS= read -r ACTIVATION_ID || true; fi
     [ -n "$ACTIVATION_ID" ] || fatal "no activation id (ACTIVATION_ID or line 2 of standard input)" "pass the SSM activation id (pulumi stack output activationId)"
-    (umask 077 && printf '%s' "$ACTIVATION_CODE" >"$WORK_DIR/activation-code")
+    case "$ACTIVATION_CODE" in
+        sealed:*) open_sealed_code "${ACTIVATION_CODE#sealed:}" ;;
+        *) (umask 077 && printf '%s' "$ACTIVATION_CODE" >"$WORK_DIR/activation-code") ;;
+    esac
+}
+
+# Decrypts the code sealed to this host's key (seal.sh) into the work folder.
+open_sealed_code() {
+    local reseal="seal the code to this host again: pulumi up --replace with the URN of its -seal step (pulumi stack --show-urns lists it)"
+    [ -s "$SEAL_KEY" ] || fatal "the activation code came sealed, but this host has no sealing key ($SEAL_KEY): the host was cleaned or reinstalled since it was sealed" "$reseal"
+    printf '%s' "$1" | base64 -d >"$WORK_DIR/sealed" 2>/dev/null || fatal "the sealed activation code on standard input is not base64" "$reseal"
+    (umask 077 && openssl pkeyutl -decrypt -inkey "$SEAL_KEY" -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 \
+        -in "$WORK_DIR/sealed" -out "$WORK_DIR/activation-code" 2>/dev/null) ||
+        fatal "the sealed activation code does not open with this host's sealing key ($SEAL_KEY is not the key it was sealed to)" "$reseal"
+    ACTIVATION_CODE="$(cat "$WORK_DIR/activation-code")"
 }
 
 # Decides from the files a registration leaves whether there is anything to do.

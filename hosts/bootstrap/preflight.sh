@@ -105,6 +105,13 @@ check_endpoints_and_clock() {
     fi
 }
 
+# The activation code reaches this host sealed to a key of its own (seal.sh): openssl opens it.
+check_openssl() {
+    have openssl || fatal "openssl is not installed; it opens the activation code, which reaches this host encrypted" \
+        "install it: apt-get install openssl (Debian, Ubuntu, Raspberry Pi OS) or dnf install openssl (RHEL, Amazon Linux)"
+    info "openssl present"
+}
+
 check_data_dir() {
     [ -d "$DATA_DIR" ] || fatal "the data folder $DATA_DIR does not exist" \
         "create it (mkdir -p $DATA_DIR), mount the data disk there, or set the stack's dataDir to the folder that holds the data"
@@ -124,5 +131,6 @@ check_memory_cgroup
 check_memory
 check_disk
 check_endpoints_and_clock
+check_openssl
 check_data_dir
 info "ready for ECS Anywhere"

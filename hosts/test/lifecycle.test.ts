@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { hostCommands, installedAs, installInput, parseVerifyOutput, verifyCommand, type HostStepSettings } from "../../infra/anywhere/host-commands";
+import { hostCommands, installedAs, installInput, parseSealKey, parseVerifyOutput, verifyCommand, type HostStepSettings } from "../../infra/anywhere/host-commands";
+import { sealActivationCode } from "../../infra/anywhere/seal";
 import { remoteScriptCommand } from "../../infra/anywhere/remote-script";
 import { TestBed, testBedUnavailable, type TestHost } from "./testbed";
 
@@ -54,11 +55,18 @@ describe("host lifecycle over SSH", function () {
         return hostCommands(settingsFor(host, extra));
     }
 
+    /** As the program does: the seal step's key, and the code sealed to it on install's standard input. */
+    async function sealedInput(host: TestHost): Promise<string> {
+        const seal = await host.ssh(commandsFor(host).seal);
+        assert.equal(seal.status, 0, seal.stderr);
+        return installInput(sealActivationCode(parseSealKey(host.name, seal.stdout), ACTIVATION_CODE), ACTIVATION_ID);
+    }
+
     async function lifecycle(host: TestHost, extra: Partial<HostStepSettings> = {}): Promise<{ managedInstanceId: string; containerInstanceArn: string }> {
         const commands = commandsFor(host, extra);
         const preflight = await host.ssh(commands.preflight);
         assert.equal(preflight.status, 0, preflight.stderr);
-        const install = await host.ssh(commands.install, { stdin: installInput(ACTIVATION_CODE, ACTIVATION_ID) });
+        const install = await host.ssh(commands.install, { stdin: await sealedInput(host) });
         assert.equal(install.status, 0, install.stderr);
         assert.ok(!install.stderr.includes(ACTIVATION_CODE) && !install.stdout.includes(ACTIVATION_CODE), "the activation code is never printed");
         const data = await host.ssh(commands.prepareData);
@@ -117,11 +125,31 @@ describe("host lifecycle over SSH", function () {
         assert.match(moved.containerInstanceArn, new RegExp(`container-instance/${other}/`));
     });
 
-    it("deregisters: agent stopped, state gone, and a second run is fine", async () => {
+    it("seals the code to a key the host makes once and keeps (root only); a code sealed to another key, or after the key is gone, is refused naming the fix", async () => {
+        const first = await fresh.ssh(commandsFor(fresh).seal);
+        const again = await fresh.ssh(commandsFor(fresh).seal);
+        assert.equal(parseSealKey(fresh.name, again.stdout), parseSealKey(fresh.name, first.stdout), "the key changed between runs");
+        assert.match(again.stderr, /sealing key present/);
+        const stats = fs.statSync(fresh.hostPath("/var/lib/ecs-anywhere/seal-key.pem"));
+        assert.deepEqual([stats.uid, stats.mode & 0o777], [0, 0o600]);
+        // beta's key is not alpha's: alpha cannot open what was sealed to beta.
+        const toSecond = installInput(sealActivationCode(parseSealKey(second.name, (await second.ssh(commandsFor(second).seal)).stdout), ACTIVATION_CODE), ACTIVATION_ID);
+        const refused = await fresh.ssh(commandsFor(fresh).install, { stdin: toSecond });
+        assert.equal(refused.status, 1);
+        assert.match(refused.stderr, /\[alpha\] ecs-anywhere-install: error: the sealed activation code does not open with this host's sealing key/);
+        assert.match(refused.stderr, /fix: seal the code to this host again: pulumi up --replace with the URN of its -seal step/);
+        assert.ok(!refused.stderr.includes(ACTIVATION_CODE));
+    });
+
+    it("deregisters: agent stopped, state and sealing key gone, and a second run is fine", async () => {
         const command = commandsFor(fresh).deregister;
+        const sealedBefore = await sealedInput(fresh);
         const first = await fresh.ssh(command);
         assert.equal(first.status, 0, first.stderr);
-        for (const gone of ["/etc/ecs", "/var/lib/ecs", "/var/lib/amazon/ssm"]) {
+        const stale = await fresh.ssh(commandsFor(fresh).install, { stdin: sealedBefore });
+        assert.equal(stale.status, 1);
+        assert.match(stale.stderr, /error: the activation code came sealed, but this host has no sealing key \(\/var\/lib\/ecs-anywhere\/seal-key\.pem\)/);
+        for (const gone of ["/etc/ecs", "/var/lib/ecs", "/var/lib/amazon/ssm", "/var/lib/ecs-anywhere"]) {
             const check = await fresh.ssh(`test ! -e ${gone}`);
             assert.equal(check.status, 0, `${gone} still on the host`);
         }
@@ -195,7 +223,7 @@ describe("host lifecycle over SSH", function () {
         it("an unreachable AWS endpoint", async () => {
             const result = await second.ssh(commandsFor(second, { ssmEndpoint: `http://${second.gateway}:1/` }).preflight);
             assert.equal(result.status, 1);
-            assert.match(result.stderr, /error: cannot reach http:\/\/10\.213\.\d+\.1:1\//);
+            assert.match(result.stderr, new RegExp(`error: cannot reach http://${second.gateway.replaceAll(".", "\\.")}:1/`));
             assert.match(result.stderr, /fix: allow outbound HTTPS/);
         });
     });

@@ -7,6 +7,7 @@ import type { LogFileNames } from "../../worker/src/options";
 import { NAMESPACE, parseValue, pulumiConfigReader, type ConfigReader } from "../region/config";
 import { ConfigError, oneOf, wholeNumber } from "../validate";
 import { HostKeyError, parseHostKey, pinInstructions } from "./host-key";
+import { keyProtection } from "./ssh-key";
 
 export interface HostConfig {
     /** Name in messages and resource names: lower-case letters, digits and dashes. */
@@ -34,6 +35,8 @@ export interface AnywhereConfig {
     readonly hosts: readonly HostConfig[];
     /** SSH private key (secret), unless an agent socket is used. */
     readonly sshPrivateKey?: pulumi.Output<string>;
+    /** The passphrase of an encrypted `sshPrivateKey` (secret). */
+    readonly sshPrivateKeyPassphrase?: pulumi.Output<string>;
     /** Path of an SSH agent socket, instead of a key. */
     readonly sshAgentSocket?: string;
     readonly bastion?: BastionConfig;
@@ -201,6 +204,20 @@ export function loadAnywhereConfig(
         // The value is a secret: say what is wrong without echoing it.
         throw new ConfigError(key("sshPrivateKey"), "(secret, not shown)", "expected a private key in PEM or OpenSSH format (starts with -----BEGIN ... PRIVATE KEY-----); set it with `pulumi config set --secret ecs-anywhere:sshPrivateKey < ~/.ssh/id_ed25519`");
     }
+    const passphrase = read(key("sshPrivateKeyPassphrase"));
+    const protection = privateKeyText === undefined ? undefined : keyProtection(privateKeyText);
+    if (protection === "passphrase" && passphrase === undefined) {
+        throw new ConfigError(
+            key("sshPrivateKeyPassphrase"),
+            undefined,
+            "`ecs-anywhere:sshPrivateKey` is encrypted: set its passphrase with `pulumi config set --secret ecs-anywhere:sshPrivateKeyPassphrase` (it prompts for the value), or use an agent that holds the key (ecs-anywhere:sshAgentSocket)",
+        );
+    }
+    // A passphrase for a key in a format that does not tell is left to the provider to try.
+    if (passphrase !== undefined && (protection === undefined || protection === "none")) {
+        const why = protection === undefined ? "no `ecs-anywhere:sshPrivateKey` is set (an agent holds its keys unlocked)" : "`ecs-anywhere:sshPrivateKey` is not encrypted";
+        throw new ConfigError(key("sshPrivateKeyPassphrase"), "(secret, not shown)", `${why}: remove it with \`pulumi config rm ecs-anywhere:sshPrivateKeyPassphrase\``);
+    }
     if (agentSocket !== undefined && (typeof agentSocket !== "string" || !agentSocket.startsWith("/"))) {
         throw new ConfigError(key("sshAgentSocket"), agentSocket, "expected the absolute path of the agent's socket, e.g. the value of $SSH_AUTH_SOCK");
     }
@@ -245,6 +262,7 @@ export function loadAnywhereConfig(
         regionStack,
         hosts,
         ...(privateKeyText === undefined ? {} : { sshPrivateKey: pulumi.secret(privateKeyText) }),
+        ...(passphrase === undefined ? {} : { sshPrivateKeyPassphrase: pulumi.secret(passphrase) }),
         ...(typeof agentSocket === "string" ? { sshAgentSocket: agentSocket } : {}),
         ...(bastion === undefined ? {} : { bastion }),
         dataDir,

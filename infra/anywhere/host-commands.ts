@@ -4,6 +4,7 @@
  */
 import { WORKER_UID } from "../worker-task";
 import { remoteScriptCommand } from "./remote-script";
+import { sealingKey } from "./seal";
 
 export interface HostStepSettings {
     readonly hostName: string;
@@ -21,7 +22,9 @@ export interface HostStepSettings {
 
 export interface HostCommands {
     readonly preflight: string;
-    /** Reads the activation code (line 1) and id (line 2) from standard input. */
+    /** Makes the host's sealing key once; prints `seal-key <base64>` as its last line. */
+    readonly seal: string;
+    /** Reads the activation code (line 1, as it is or sealed) and id (line 2) from standard input. */
     readonly install: string;
     readonly prepareData: string;
     /** Prints `{"managedInstanceId":...,"containerInstanceArn":...}` as its last line. */
@@ -33,6 +36,7 @@ export interface HostCommands {
 export function hostCommands(s: HostStepSettings): HostCommands {
     return {
         preflight: preflightCommand(s),
+        seal: sealCommand(s.hostName),
         install: installCommand(s),
         prepareData: prepareDataCommand(s),
         verify: verifyCommand(s),
@@ -40,7 +44,24 @@ export function hostCommands(s: HostStepSettings): HostCommands {
     };
 }
 
-/** Install: the activation code and id come on standard input (`installInput`). */
+/** The host's sealing key: it needs only the host's name. */
+export function sealCommand(hostName: string): string {
+    return remoteScriptCommand("seal", { HOST_NAME: hostName });
+}
+
+/** The host's public sealing key (base64 DER) that seal printed on its last `seal-key` line; throws naming the host. */
+export function parseSealKey(hostName: string, stdout: string): string {
+    const key = [...stdout.matchAll(/^seal-key ([A-Za-z0-9+/]+={0,2})$/gm)].pop()?.[1];
+    if (key === undefined) throw new Error(`host ${hostName}: the seal step printed no sealing key (got ${JSON.stringify(stdout.trim().slice(-200))})`);
+    try {
+        sealingKey(key);
+    } catch (error) {
+        throw new Error(`host ${hostName}: the seal step printed an unusable sealing key: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return key;
+}
+
+/** Install: the activation code (sealed, `sealActivationCode`) and id come on standard input (`installInput`). */
 export function installCommand(s: HostStepSettings): string {
     return remoteScriptCommand("install", {
         HOST_NAME: s.hostName,
@@ -93,7 +114,7 @@ export function cleanupCommand(hostName: string): string {
     return remoteScriptCommand("deregister", { HOST_NAME: hostName });
 }
 
-/** What the install step reads on standard input: the code, then the id. */
+/** What the install step reads on standard input: the code (as it is, or sealed to the host), then the id. */
 export function installInput(activationCode: string, activationId: string): string {
     return `${activationCode}\n${activationId}\n`;
 }

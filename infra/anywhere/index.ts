@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { REGION_OUTPUTS } from "../region/index";
 import { pulumiConfigReader, type ConfigReader } from "../region/config";
+import { UserError } from "../validate";
 import { workerContainerDefinition } from "../worker-task";
 import { activationWindow, registrationLimit } from "./activation";
 import { readAwsAccess } from "./aws-access";
@@ -22,14 +23,14 @@ export type RegionStackOutputs = Record<(typeof REGION_OUTPUTS)[number], pulumi.
 
 /**
  * Reads every contract output of the region stack. Missing ones stop the run with one error that
- * names them all (a `RunError`: the message, no stack trace).
+ * names them all (a `UserError`: the message, no stack trace).
  */
 export function readRegionStack(regionStack: string): RegionStackOutputs {
     const reference = new pulumi.StackReference(regionStack);
     const checked = pulumi.all(REGION_OUTPUTS.map((name) => reference.getOutput(name))).apply((values: unknown[]) => {
         const missing = REGION_OUTPUTS.filter((_, i) => typeof values[i] !== "string" || values[i] === "");
         if (missing.length > 0) {
-            throw new pulumi.RunError(
+            throw new UserError(
                 `the region stack ${regionStack} has no output ${missing.map((name) => `\`${name}\``).join(", ")}: run \`pulumi up -s region\` first, ` +
                     "or point `ecs-anywhere:regionStack` at the right stack (org/project/stack)",
             );
@@ -54,6 +55,7 @@ export function manualInstallCommand(installerUrl: string, region: string, clust
 function sshAccessOf(config: AnywhereConfig): SshAccess {
     return {
         ...(config.sshPrivateKey !== undefined ? { privateKey: config.sshPrivateKey } : { agentSocketPath: config.sshAgentSocket }),
+        ...(config.sshPrivateKeyPassphrase !== undefined ? { privateKeyPassword: config.sshPrivateKeyPassphrase } : {}),
         ...(config.bastion ? { bastion: config.bastion } : {}),
     };
 }

@@ -1,12 +1,12 @@
 /**
  * One host's whole lifecycle as one component (DESIGN.md "Host lifecycle"): preflight, cleanup (its
- * delete cleans the host), install, the data folders, verify, and the AWS-side registration (its
- * delete deregisters the host in ECS and SSM). `pulumi up` and `preview` show one tree per host, so a
- * failed step reads as that host's step. Hosts do not depend on each other: Pulumi runs them in
- * parallel.
+ * delete cleans the host), seal (the key the activation code is encrypted to), install, the data
+ * folders, verify, and the AWS-side registration (its delete deregisters the host in ECS and SSM).
+ * `pulumi up` and `preview` show one tree per host, so a failed step reads as that host's step.
+ * Hosts do not depend on each other: Pulumi runs them in parallel.
  *
- * On destroy the order is: registration (AWS side), verify, data, install, cleanup (host side),
- * preflight. The cluster, the activation and the role wait on install, which runs nothing on
+ * On destroy the order is: registration (AWS side), verify, data, install, seal, cleanup (host
+ * side), preflight. The cluster, the activation and the role wait on install, which runs nothing on
  * delete, and not on cleanup: a host that cannot be reached fails only its own cleanup, and
  * `pulumi destroy --continue-on-error` removes everything else.
  */
@@ -15,12 +15,15 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AwsAccess } from "./aws-access";
 import type { BastionConfig, HostConfig } from "./config";
 import { HostRegistration } from "./deregister";
-import { cleanupCommand, installCommand, installedAs, installInput, parseVerifyOutput, preflightCommand, prepareDataCommand, verifyCommand, type HostStepSettings } from "./host-commands";
+import { cleanupCommand, installCommand, installedAs, installInput, parseSealKey, parseVerifyOutput, preflightCommand, prepareDataCommand, sealCommand, verifyCommand, type HostStepSettings } from "./host-commands";
+import { sealActivationCode } from "./seal";
 
 /** How Pulumi reaches the hosts over SSH. */
 export interface SshAccess {
     /** The SSH private key (secret); unset: `agentSocketPath`. */
     readonly privateKey?: pulumi.Input<string>;
+    /** The passphrase of an encrypted `privateKey` (secret). */
+    readonly privateKeyPassword?: pulumi.Input<string>;
     /** Path of an SSH agent socket, instead of a key. */
     readonly agentSocketPath?: string;
     /** A jump host every connection goes through. */
@@ -54,21 +57,43 @@ export interface ManagedHostArgs {
 }
 
 /**
+ * How the command provider dials (for the host and the bastion alike). It retries every failure
+ * alike, waiting 0.1 s, then 1.5 times longer each time up to 5 s: 15 failed dials take about 36 s
+ * of waiting. A wrong host key or a closed port so fails in well under a minute, while a host that
+ * is rebooting (no answer, then refused until sshd is up) is ridden out for 36 s to about 2
+ * minutes. Each dial gives up after 5 s (the provider's 15 s made a host that drops packets fail
+ * only after 3 minutes).
+ */
+export const DIAL_ERROR_LIMIT = 15;
+export const PER_DIAL_TIMEOUT_SECONDS = 5;
+
+/**
  * The command provider's connection for `host`: its pinned key (none only when the host opted out),
  * with retries, through the bastion if there is one.
  */
 export function sshConnection(host: HostConfig, ssh: SshAccess): command.types.input.remote.ConnectionArgs {
-    const credentials = ssh.privateKey !== undefined ? { privateKey: ssh.privateKey } : { agentSocketPath: ssh.agentSocketPath };
+    const credentials =
+        ssh.privateKey !== undefined ? { privateKey: ssh.privateKey, ...(ssh.privateKeyPassword !== undefined ? { privateKeyPassword: ssh.privateKeyPassword } : {}) } : { agentSocketPath: ssh.agentSocketPath };
     return {
         host: host.address,
         port: host.port,
         user: host.user,
         ...credentials,
         ...(host.hostKey ? { hostKey: host.hostKey } : {}),
-        dialErrorLimit: 10,
-        perDialTimeout: 15,
+        dialErrorLimit: DIAL_ERROR_LIMIT,
+        perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
         ...(ssh.bastion
-            ? { proxy: { host: ssh.bastion.address, port: ssh.bastion.port, user: ssh.bastion.user, ...credentials, hostKey: ssh.bastion.hostKey } }
+            ? {
+                  proxy: {
+                      host: ssh.bastion.address,
+                      port: ssh.bastion.port,
+                      user: ssh.bastion.user,
+                      ...credentials,
+                      hostKey: ssh.bastion.hostKey,
+                      dialErrorLimit: DIAL_ERROR_LIMIT,
+                      perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
+                  },
+              }
             : {}),
     };
 }
@@ -95,8 +120,10 @@ export class ManagedHost extends pulumi.ComponentResource {
     readonly containerInstanceArn: pulumi.Output<string>;
     /** Checks the host can run ECS Anywhere; changes nothing. */
     readonly preflight: command.remote.Command;
-    /** Runs nothing on create; its delete stops the agents and removes the registration files on the host. */
+    /** Runs nothing on create; its delete stops the agents and removes the registration files (and the sealing key) on the host. */
     readonly cleanup: command.remote.Command;
+    /** Makes the host's sealing key (once) and prints its public half, at every new activation. */
+    readonly seal: command.remote.Command;
     /** Registers the host in SSM and ECS (idempotent: re-run with a new activation, it changes nothing on a registered host). */
     readonly install: command.remote.Command;
     /** The options install was created with. */
@@ -135,8 +162,15 @@ export class ManagedHost extends pulumi.ComponentResource {
             { ...common, delete: cleanupCommand(host.name), triggers: [...identity, ...args.clusterPlacement] },
             childOptions(this, { dependsOn: [this.preflight], deleteBeforeReplace: true }),
         );
+        // The key the activation code is sealed to. Run again for every activation, so a host that
+        // lost its key with its registration (cleaned, reinstalled) gets a new one in time.
+        this.seal = new command.remote.Command(
+            `${name}-seal`,
+            { ...common, create: sealCommand(host.name), triggers: [...identity, args.activationId] },
+            childOptions(this, { dependsOn: [this.preflight, this.cleanup] }),
+        );
         this.installOptions = childOptions(this, {
-            dependsOn: [this.preflight, this.cleanup],
+            dependsOn: [this.preflight, this.cleanup, this.seal],
             // Another machine or cluster: the old install goes before a new one is made (the old
             // host is cleaned by cleanup's own replacement, which install waits for).
             deleteBeforeReplace: true,
@@ -147,11 +181,14 @@ export class ManagedHost extends pulumi.ComponentResource {
                 ...common,
                 create: pulumi.all([args.region, args.clusterName]).apply(([region, cluster]) => installCommand({ ...settings, hostName: host.name, region, cluster })),
                 // The code and id go on standard input: a failed command prints its command line,
-                // never its input. A new activation (renewed, or a registration limit that grew)
-                // changes stdin: an update, which re-runs the idempotent install: nothing on a
-                // registered host, a registration with the current code on one that is not. A
-                // replacement (new machine or cluster) always gets the current code.
-                stdin: pulumi.secret(pulumi.all([args.activationCode, args.activationId]).apply(([code, id]) => installInput(code, id))),
+                // never its input; and the code sealed to the host: the provider logs its inputs
+                // at -v=9. A new activation (renewed, or a registration limit that grew) changes
+                // stdin: an update, which re-runs the idempotent install: nothing on a registered
+                // host, a registration with the current code on one that is not. A replacement
+                // (new machine or cluster) always gets the current code.
+                stdin: pulumi.secret(
+                    pulumi.all([args.activationCode, args.activationId, this.seal.stdout]).apply(([code, id, sealed]) => installInput(sealActivationCode(parseSealKey(host.name, sealed), code), id)),
+                ),
                 triggers: [...identity, args.clusterArn],
             },
             this.installOptions,

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 /** The host lifecycle steps, each a script in `hosts/bootstrap/<step>.sh`. */
-export const HOST_STEPS = ["preflight", "install", "prepare-data", "verify", "deregister"] as const;
+export const HOST_STEPS = ["preflight", "seal", "install", "prepare-data", "verify", "deregister"] as const;
 export type HostStep = (typeof HOST_STEPS)[number];
 
 /** Folder of the host scripts. */

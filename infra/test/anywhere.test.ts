@@ -1,25 +1,27 @@
 /** An anywhere stack, read as policy, under Pulumi mocks with the example config. */
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { activationWindow, registrationLimit } from "../anywhere/activation";
 import { loadAnywhereConfig } from "../anywhere/config";
-import { cleanupCommand, hostCommands, installedAs, installInput, parseVerifyOutput, verifyCommand } from "../anywhere/host-commands";
+import { cleanupCommand, hostCommands, installedAs, parseVerifyOutput, verifyCommand } from "../anywhere/host-commands";
 import { HostKeyError, keyscanCommand, parseHostKey } from "../anywhere/host-key";
 import { buildAnywhere, readRegionStack, type AnywhereDeployment } from "../anywhere/index";
-import { sshConnection, unverifiedHostWarning, type ManagedHost } from "../anywhere/managed-host";
+import { DIAL_ERROR_LIMIT, PER_DIAL_TIMEOUT_SECONDS, sshConnection, unverifiedHostWarning, type ManagedHost } from "../anywhere/managed-host";
 import { HOST_STEPS, remoteScriptCommand, shellQuote } from "../anywhere/remote-script";
+import { SEALED_PREFIX } from "../anywhere/seal";
+import { keyProtection } from "../anywhere/ssh-key";
 import { regionProgram } from "../region/index";
 import { ConfigError } from "../validate";
 import { exampleConfig, readerOf } from "./support/example-config";
-import { dependencyClosure, MOCK_REGION, ofType, only, promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, type RecordedResource } from "./support/mocks";
+import { dependencyClosure, isSecret as isSecretOutput, MOCK_REGION, MOCK_SEAL_KEY, ofType, only, mockSshKey, promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, TEST_SSH_KEY as TEST_KEY, type RecordedResource } from "./support/mocks";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (value: unknown): boolean => typeof value === "object" && value !== null && SECRET_SIG in value;
-const TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAmock\n-----END OPENSSH PRIVATE KEY-----\n";
 const NOW = new Date("2026-11-22T12:00:00Z");
 /** Real public keys (made with ssh-keygen for these tests), as `ssh-keyscan` prints them without the address. */
 const ED25519_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKbgTuHxX1FxGpNRpCbdHnmT2cH6R5wdyNnRY/WMIYju";
@@ -27,7 +29,7 @@ const ECDSA_256_KEY = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIb
 const ECDSA_384_KEY =
     "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBM5vuGULAQXPNYWIS43JA6RkMKcmqhBn3p7/AX9fko8o3+ZSf+06VqZIeUrgwjSe6S+p+B8nK20j/e2CD7zCHh5WTLFZYmBKWMepbS+UpT0F6eDvWgcLQ3VhJzNr7LoQZA==";
 const RSA_KEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC8FIyr/usGuVkQSHApxEPEbmHUuxQPnvFe0z0rJJErfk7f8ojPHaBefemebutr44o30r6zmVrI";
-const HOST_STEP_NAMES = ["preflight", "cleanup", "install", "data", "verify", "registration"] as const;
+const HOST_STEP_NAMES = ["preflight", "cleanup", "seal", "install", "data", "verify", "registration"] as const;
 
 
 function anywhereConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -46,7 +48,7 @@ async function runAnywhere(stack = "anywhere", extra: Record<string, unknown> = 
 /** The URN the SDK gives a resource (with its parent's type), not the mock's flat one. */
 const urnOf = (resource: pulumi.Resource) => promiseOf(resource.urn);
 /** A host component's children, by step. */
-const stepsOf = (host: ManagedHost) => ({ preflight: host.preflight, cleanup: host.cleanup, install: host.install, data: host.data, verify: host.verify, registration: host.registration });
+const stepsOf = (host: ManagedHost) => ({ preflight: host.preflight, cleanup: host.cleanup, seal: host.seal, install: host.install, data: host.data, verify: host.verify, registration: host.registration });
 
 const commandsOf = (host: string) => ofType("command:remote:Command").filter((c) => c.name.includes(`-${host}-`));
 
@@ -135,15 +137,16 @@ describe("anywhere stack", function () {
     });
 
     describe("hosts", () => {
-        it("runs preflight, install, data and verify on each configured host, and cleans it on delete", () => {
+        it("runs preflight, seal, install, data and verify on each configured host, and cleans it on delete", () => {
             for (const host of ["dc-vm-1", "pi-1"]) {
                 const names = commandsOf(host).map((c) => c.name.split(`-${host}-`)[1]).sort();
-                assert.deepEqual(names, ["cleanup", "data", "install", "preflight", "verify"], host);
+                assert.deepEqual(names, ["cleanup", "data", "install", "preflight", "seal", "verify"], host);
             }
             const commands = ofType("command:remote:Command");
             const create = (suffix: string, host: string) => String(commands.find((c) => c.name === `ecs-anywhere-anywhere-${host}-${suffix}`)?.inputs.create);
             const expected = hostCommands({ hostName: "pi-1", region: MOCK_REGION, cluster: "ecs-anywhere-anywhere", dataDir: "/data", installerUrl: "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh", reregister: false, verifyTimeoutSeconds: 300 });
             assert.equal(create("preflight", "pi-1"), expected.preflight);
+            assert.equal(create("seal", "pi-1"), expected.seal);
             assert.equal(create("install", "pi-1"), expected.install);
             assert.equal(create("data", "pi-1"), expected.prepareData);
             assert.equal(create("verify", "pi-1"), expected.verify);
@@ -191,11 +194,26 @@ describe("anywhere stack", function () {
             assert.match(verifyCommand(settings, "mi-0123456789abcdef0"), /INSTALLED_AS='mi-0123456789abcdef0'/);
             assert.doesNotMatch(verifyCommand(settings), /INSTALLED_AS='/);
         });
-        it("hands the activation code to the host on stdin, as a secret, never on the command line", () => {
+        it("hands the activation code to the host on stdin, sealed to the host's key (in plain text in no input), as a secret", () => {
             for (const install of ofType("command:remote:Command").filter((c) => c.name.endsWith("-install"))) {
                 assert.ok(isSecretValue(install.inputs.stdin), `${install.urn}: stdin is not secret`);
-                assert.equal((install.inputs.stdin as { value: string }).value, installInput("MOCK-ACTIVATION-CODE-1234", String(only("aws:ssm/activation:Activation").id)));
-                assert.ok(!JSON.stringify(install.inputs.create).includes("MOCK-ACTIVATION-CODE"), `${install.urn}: code on the command line`);
+                const [sealed, id, rest] = (install.inputs.stdin as { value: string }).value.split("\n");
+                assert.deepEqual([id, rest], [String(only("aws:ssm/activation:Activation").id), ""], `${install.urn}: line 2 is not the activation id`);
+                assert.ok(sealed.startsWith(SEALED_PREFIX), `${install.urn}: the code is not sealed`);
+                // The mocked hosts' seal step printed MOCK_SEAL_KEY's public half: its private half opens the code.
+                const opened = crypto.privateDecrypt({ key: MOCK_SEAL_KEY.privateKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, Buffer.from(sealed.slice(SEALED_PREFIX.length), "base64"));
+                assert.equal(opened.toString(), "MOCK-ACTIVATION-CODE-1234");
+            }
+            for (const command of ofType("command:remote:Command")) assert.ok(!JSON.stringify(command.inputs).includes("MOCK-ACTIVATION-CODE"), `${command.urn}: the code in plain text among its inputs`);
+        });
+        it("makes the sealing key again at every new activation, after preflight and cleanup, and install waits for it", () => {
+            for (const [name, host] of Object.entries(deployment.hosts)) {
+                const seal = ofType("command:remote:Command").find((c) => c.name === `ecs-anywhere-anywhere-${name}-seal`);
+                assert.ok(JSON.stringify(seal?.inputs.triggers).includes(String(only("aws:ssm/activation:Activation").id)), `${name}: the activation id is not among seal's triggers`);
+                assert.equal(seal?.inputs.delete, undefined, "seal runs nothing on delete: cleanup removes the key");
+                assert.ok(dependencyClosure(`ecs-anywhere-anywhere-${name}-seal`).has(`ecs-anywhere-anywhere-${name}-cleanup`));
+                assert.ok(dependencyClosure(`ecs-anywhere-anywhere-${name}-install`).has(`ecs-anywhere-anywhere-${name}-seal`));
+                assert.ok(((host.installOptions.dependsOn as unknown[]) ?? []).includes(host.seal));
             }
         });
         it("keeps the SSH private key secret and pins each host's key", () => {
@@ -209,13 +227,13 @@ describe("anywhere stack", function () {
         });
         it("never asks a host's sshd to accept PULUMI_COMMAND_* variables: addPreviousOutputInEnv is false on every remote command", () => {
             const commands = ofType("command:remote:Command");
-            assert.equal(commands.length, 2 * 5);
+            assert.equal(commands.length, 2 * 6);
             for (const command of commands) assert.equal(command.inputs.addPreviousOutputInEnv, false, `${command.urn}: addPreviousOutputInEnv is ${command.inputs.addPreviousOutputInEnv}`);
         });
         it("registers hosts in parallel: no host waits for another", () => {
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const deps = (host.installOptions.dependsOn as unknown[]) ?? [];
-                assert.deepEqual(deps, [host.preflight, host.cleanup], `${name} install waits only for its own preflight and cleanup`);
+                assert.deepEqual(deps, [host.preflight, host.cleanup, host.seal], `${name} install waits only for its own preflight, cleanup and seal`);
             }
         });
         it("deregisters each host in AWS from the Pulumi side, keyed by the ids verify reported", () => {
@@ -442,8 +460,8 @@ describe("host identity fails closed", function () {
             console.warn = warn;
         }
         const hostKeyOf = (host: string) => commandsOf(host).map((c) => (c.inputs.connection as { value: Record<string, unknown> }).value.hostKey);
-        assert.deepEqual(hostKeyOf("pi-1"), Array(5).fill(undefined), "pi-1 is reached without a pinned key");
-        assert.deepEqual(hostKeyOf("dc-vm-1"), Array(5).fill(ED25519_KEY));
+        assert.deepEqual(hostKeyOf("pi-1"), Array(HOST_STEP_NAMES.length - 1).fill(undefined), "pi-1 is reached without a pinned key");
+        assert.deepEqual(hostKeyOf("dc-vm-1"), Array(HOST_STEP_NAMES.length - 1).fill(ED25519_KEY));
         assert.equal(deployment.config.hosts[1].insecureIgnoreHostKey, true);
         const expected = unverifiedHostWarning(deployment.config.hosts[1]);
         assert.match(expected, /^host pi-1 \(192\.0\.2\.20\) has insecureIgnoreHostKey: its identity is not verified/);
@@ -457,7 +475,18 @@ describe("host identity fails closed", function () {
         );
         const connection = sshConnection(config.hosts[1], { privateKey: TEST_KEY, ...(config.bastion ? { bastion: config.bastion } : {}) });
         assert.equal(connection.hostKey, ECDSA_256_KEY);
-        assert.deepEqual(connection.proxy, { host: "198.51.100.5", port: 22, user: "jump", privateKey: TEST_KEY, hostKey: ECDSA_384_KEY });
+        assert.deepEqual(connection.proxy, { host: "198.51.100.5", port: 22, user: "jump", privateKey: TEST_KEY, hostKey: ECDSA_384_KEY, dialErrorLimit: 15, perDialTimeout: 5 });
+    });
+
+    it("dials the host and the bastion alike: 15 failed dials (about 36 s of waiting between them), each given up after 5 s", () => {
+        const bastion = { address: "198.51.100.5", port: 22, user: "jump", hostKey: ED25519_KEY };
+        const connection = sshConnection({ name: "a", address: "192.0.2.1", port: 22, user: "root", hostKey: ED25519_KEY, insecureIgnoreHostKey: false }, { privateKey: TEST_KEY, bastion });
+        const proxy = connection.proxy as { dialErrorLimit: number; perDialTimeout: number };
+        assert.deepEqual([connection.dialErrorLimit, connection.perDialTimeout, proxy.dialErrorLimit, proxy.perDialTimeout], [DIAL_ERROR_LIMIT, PER_DIAL_TIMEOUT_SECONDS, DIAL_ERROR_LIMIT, PER_DIAL_TIMEOUT_SECONDS]);
+        // The provider's retry (pulumi sdk retry.Until): 0.1 s, x1.5 each time, at most 5 s; the waits between DIAL_ERROR_LIMIT + 1 dials.
+        let wait = 0;
+        for (let i = 0, delay = 0.1; i < DIAL_ERROR_LIMIT; i++, delay *= 1.5) wait += Math.min(delay, 5);
+        assert.ok(wait > 30 && wait < 40, `the waits add up to ${wait.toFixed(1)} s`);
     });
 });
 
@@ -518,6 +547,9 @@ describe("anywhere config", () => {
         [{ "ecs-anywhere:hosts": [{ name: "a", address: "192.0.2.1", user: "root", pasword: "x" }] }, /`ecs-anywhere:hosts\[0\].pasword` is "x": unknown field/],
         [{ "ecs-anywhere:sshPrivateKey": undefined }, /`ecs-anywhere:sshPrivateKey` is not set: set the SSH key/],
         [{ "ecs-anywhere:sshPrivateKey": "hunter2-not-a-key" }, /`ecs-anywhere:sshPrivateKey` is "\(secret, not shown\)": expected a private key/],
+        [{ "ecs-anywhere:sshPrivateKey": mockSshKey("aes256-ctr") }, /`ecs-anywhere:sshPrivateKeyPassphrase` is not set: `ecs-anywhere:sshPrivateKey` is encrypted: set its passphrase with `pulumi config set --secret ecs-anywhere:sshPrivateKeyPassphrase`/],
+        [{ "ecs-anywhere:sshPrivateKeyPassphrase": "hunter2" }, /`ecs-anywhere:sshPrivateKeyPassphrase` is "\(secret, not shown\)": `ecs-anywhere:sshPrivateKey` is not encrypted: remove it with `pulumi config rm ecs-anywhere:sshPrivateKeyPassphrase`/],
+        [{ "ecs-anywhere:sshPrivateKey": undefined, "ecs-anywhere:sshAgentSocket": "/run/agent.sock", "ecs-anywhere:sshPrivateKeyPassphrase": "hunter2" }, /`ecs-anywhere:sshPrivateKeyPassphrase` is "\(secret, not shown\)": no `ecs-anywhere:sshPrivateKey` is set/],
         [{ "ecs-anywhere:activationExpiryDays": 31 }, /`ecs-anywhere:activationExpiryDays` is 31: set it to a whole number from 1 to 30/],
         [{ "ecs-anywhere:dataDir": "data" }, /`ecs-anywhere:dataDir` is "data": expected an absolute folder/],
         [{ "ecs-anywhere:installerSha256": "abc" }, /`ecs-anywhere:installerSha256` is "abc": expected 64 lower-case hex digits/],
@@ -532,6 +564,20 @@ describe("anywhere config", () => {
             assert.throws(() => loadAnywhereConfig(readerOf(config), context), (error: unknown) => error instanceof ConfigError && message.test(error.message));
         });
     }
+    it("hands an encrypted key's passphrase to every connection, the bastion's too, as a secret", async () => {
+        const bastion = { address: "198.51.100.5", user: "jump", hostKey: ECDSA_384_KEY };
+        const config = load({ "ecs-anywhere:sshPrivateKey": mockSshKey("aes256-ctr"), "ecs-anywhere:sshPrivateKeyPassphrase": "hunter2", "ecs-anywhere:bastion": bastion });
+        assert.ok(config.sshPrivateKeyPassphrase !== undefined && (await isSecretOutput(config.sshPrivateKeyPassphrase)), "the passphrase is a secret");
+        const connection = sshConnection(config.hosts[0], { privateKey: TEST_KEY, privateKeyPassword: config.sshPrivateKeyPassphrase, bastion: config.bastion });
+        assert.equal(await promiseOf(connection.privateKeyPassword as pulumi.Output<string>), "hunter2");
+        assert.equal(await promiseOf((connection.proxy as unknown as { privateKeyPassword: pulumi.Output<string> }).privateKeyPassword), "hunter2");
+        assert.equal(sshConnection(config.hosts[0], { privateKey: TEST_KEY }).privateKeyPassword, undefined, "no passphrase, none given");
+    });
+    it("never prints the private key or its passphrase in an error", () => {
+        for (const extra of [{ "ecs-anywhere:sshPrivateKeyPassphrase": "hunter2" }, { "ecs-anywhere:sshPrivateKey": `${mockSshKey("aes256-ctr")}hunter2` }]) {
+            assert.throws(() => load(extra), (error: unknown) => error instanceof ConfigError && !error.message.includes("hunter2"));
+        }
+    });
     it("never prints the private key in an error", () => {
         try {
             load({ "ecs-anywhere:sshPrivateKey": "hunter2-not-a-key" });
@@ -599,5 +645,37 @@ describe("verify output", () => {
         assert.deepEqual(parseVerifyOutput("pi-1", `noise\n{"managedInstanceId":"mi-0123456789abcdef0","containerInstanceArn":"${arn}"}\n`), { managedInstanceId: "mi-0123456789abcdef0", containerInstanceArn: arn });
         assert.throws(() => parseVerifyOutput("pi-1", "agent not ready"), /host pi-1: verify did not print its result line/);
         assert.throws(() => parseVerifyOutput("pi-1", '{"managedInstanceId":"i-1"}'), /host pi-1: verify printed unexpected ids/);
+    });
+});
+
+describe("SSH client keys: passphrase or not, told from the text", () => {
+    const keygen = spawnSync("sh", ["-c", "command -v ssh-keygen"]).status === 0;
+    const made = (args: string[]): string => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssh-key-test-"));
+        try {
+            execFileSync("ssh-keygen", ["-q", ...args, "-f", path.join(dir, "key")]);
+            return fs.readFileSync(path.join(dir, "key"), "utf8");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    };
+    it("the mock keys of these tests: none, or a cipher", () => {
+        assert.equal(keyProtection(mockSshKey()), "none");
+        assert.equal(keyProtection(mockSshKey("aes256-ctr")), "passphrase");
+        assert.equal(keyProtection("-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n"), "unknown");
+        assert.equal(keyProtection("hunter2"), "unknown");
+    });
+    it("keys ssh-keygen makes: OpenSSH, PEM and PKCS#8, with and without a passphrase", function () {
+        if (!keygen) this.skip(); // ssh-keygen is missing: apt-get install openssh-client
+        const cases: Array<[string[], string]> = [
+            [["-t", "ed25519", "-N", ""], "none"],
+            [["-t", "ed25519", "-N", "pass phrase"], "passphrase"],
+            [["-t", "ecdsa", "-N", "pass phrase"], "passphrase"],
+            [["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", ""], "none"],
+            [["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "pass phrase"], "passphrase"],
+            [["-t", "ecdsa", "-m", "PKCS8", "-N", "pass phrase"], "passphrase"],
+            [["-t", "ecdsa", "-m", "PKCS8", "-N", ""], "none"],
+        ];
+        for (const [args, expected] of cases) assert.equal(keyProtection(made(args)), expected, `ssh-keygen ${args.join(" ")}`);
     });
 });

@@ -34,7 +34,7 @@ describe("Pulumi.yaml", () => {
 
     it("documents every optional key the program reads", () => {
         const text = fs.readFileSync(path.join(REPOSITORY_ROOT, "Pulumi.yaml"), "utf8");
-        for (const key of ["desiredCount", "maxWorkers", "alarmEmail", "logFileNames", "regionStack", "sshPrivateKey", "sshAgentSocket", "installerSha256", "ssmEndpoint", "ecsEndpoint", "hosts", "bastion"]) {
+        for (const key of ["desiredCount", "maxWorkers", "alarmEmail", "logFileNames", "regionStack", "sshPrivateKey", "sshPrivateKeyPassphrase", "sshAgentSocket", "installerSha256", "ssmEndpoint", "ecsEndpoint", "hosts", "bastion"]) {
             assert.match(text, new RegExp(`^#\\s+${key} `, "m"), `${key} is not documented in Pulumi.yaml`);
         }
     });

@@ -8,12 +8,11 @@ import * as assert from "node:assert/strict";
 import { buildAnywhere } from "../../infra/anywhere/index";
 import { regionProgram } from "../../infra/region/index";
 import { exampleConfig } from "../../infra/test/support/example-config";
-import { promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks } from "../../infra/test/support/mocks";
+import { promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, TEST_SSH_KEY as TEST_KEY } from "../../infra/test/support/mocks";
 import { PACK_NAME, residencyPolicies } from "../policies";
 import { kindOf } from "../stack";
 import { runResourcePolicy, runStackPolicy, type TestResource } from "./run";
 
-const TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAmock\n-----END OPENSSH PRIVATE KEY-----\n";
 
 /** What the program registered: its inputs (what a resource rule sees), and its id (which a stack rule also sees). */
 function registered(): Registered[] {

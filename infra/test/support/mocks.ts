@@ -3,6 +3,7 @@
  * resource created (type, name, inputs, URN), StackReference outputs the test chooses, and a
  * `promiseOf` helper to await an Output.
  */
+import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 export const ACCOUNT = "123456789012";
@@ -20,6 +21,24 @@ export const REGION_STACK_OUTPUTS = {
     executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-anywhere-region-execution-0d1e2f`,
     clusterName: "ecs-anywhere-region-cluster-3a4b5c",
 };
+
+/**
+ * A stand-in SSH private key in the OpenSSH format, shaped as ssh-keygen writes one (magic, cipher,
+ * KDF, options, one key) with mock key bytes: `cipher` "none" for a key without passphrase.
+ */
+export function mockSshKey(cipher = "none"): string {
+    const field = (text: string) => {
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(text.length);
+        return Buffer.concat([length, Buffer.from(text, "latin1")]);
+    };
+    const count = Buffer.from([0, 0, 0, 1]);
+    const body = Buffer.concat([Buffer.from("openssh-key-v1\0", "latin1"), field(cipher), field(cipher === "none" ? "none" : "bcrypt"), field(""), count, field("mock public key"), field("mock private key")]);
+    return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
+/** The SSH key of the tests' anywhere stacks. */
+export const TEST_SSH_KEY = mockSshKey();
 
 export interface RecordedResource {
     readonly type: string;
@@ -66,6 +85,9 @@ export interface MockOptions {
 
 export const recorded: RecordedResource[] = [];
 
+/** The sealing key every mocked host's seal step prints; tests open the sealed code with its private half. */
+export const MOCK_SEAL_KEY = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+
 function arn(service: string, resource: string, region = MOCK_REGION): string {
     return `arn:aws:${service}:${region}:${ACCOUNT}:${resource}`;
 }
@@ -100,11 +122,13 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
             return { id: physical, state: { ...inputs, digest, ref: `${tag}@${digest}` } };
         }
         case "command:remote:Command": {
-            // What verify.sh prints on a registered host: its ids on the last line.
-            const verify = String(inputs.create ?? "").endsWith("ecs-anywhere-verify");
-            const stdout = verify
+            // What verify.sh prints on a registered host (its ids on the last line), and seal.sh (the host's public sealing key).
+            const create = String(inputs.create ?? "");
+            const stdout = create.endsWith("ecs-anywhere-verify")
                 ? `{"managedInstanceId":"mi-0${(name.length * 104729).toString(16).padStart(16, "0").slice(-16)}","containerInstanceArn":"${arn("ecs", `container-instance/cluster/${"0".repeat(32)}`)}"}\n`
-                : "";
+                : create.endsWith("ecs-anywhere-seal")
+                  ? `seal-key ${MOCK_SEAL_KEY.publicKey.export({ format: "der", type: "spki" }).toString("base64")}\n`
+                  : "";
             return { id: `${name}-id`, state: { ...inputs, stdout, stderr: "" } };
         }
         case "awsx:ec2:Vpc": {

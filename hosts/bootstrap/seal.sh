@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Step 1b of the host lifecycle, before install: this host's sealing key. The Pulumi program
+# encrypts the activation code to it (RSA-OAEP with SHA-256) before handing it to the command
+# provider, so the code is in plain text nowhere between Pulumi and this host: not in the
+# provider's inputs, not in the provider's or the engine's verbose logs. Only this host opens it
+# (install.sh). Run again at every new activation; the key is made once and kept until the host
+# is cleaned (deregister.sh).
+#
+# Reads:
+#   HOST_NAME   name used in messages (default: hostname)
+#
+# Prints, as the last line of standard output, `seal-key <base64 of the public key, DER>`.
+if ! declare -F fatal >/dev/null; then
+    # shellcheck source=hosts/bootstrap/common.sh
+    . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+fi
+
+make_seal_key() {
+    [ "$(id -u)" -eq 0 ] || fatal "not running as root" "run as root or through passwordless sudo"
+    have openssl || fatal "openssl is not installed; it opens the activation code, which reaches this host encrypted" \
+        "install it: apt-get install openssl (Debian, Ubuntu, Raspberry Pi OS) or dnf install openssl (RHEL, Amazon Linux)"
+    if [ -s "$SEAL_KEY" ] && openssl pkey -in "$SEAL_KEY" -noout 2>/dev/null; then
+        info "sealing key present ($SEAL_KEY)"
+        return 0
+    fi
+    (
+        umask 077
+        mkdir -p "$SEAL_DIR"
+        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$SEAL_KEY.partial" 2>/dev/null ||
+            fatal "openssl could not make a key in $SEAL_DIR" "check that $SEAL_DIR is writable and openssl works (openssl version)"
+        mv "$SEAL_KEY.partial" "$SEAL_KEY"
+    )
+    info "made this host's sealing key ($SEAL_KEY, readable by root only)"
+}
+
+print_public_key() {
+    printf 'seal-key %s\n' "$(openssl pkey -in "$SEAL_KEY" -pubout -outform DER | base64 | tr -d '\n')"
+}
+
+make_seal_key
+print_public_key

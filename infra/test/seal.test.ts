@@ -1,0 +1,46 @@
+/** The activation code sealed to a host's key: what only that host can open, the same each time. */
+import * as assert from "node:assert/strict";
+import * as crypto from "node:crypto";
+import { parseSealKey } from "../anywhere/host-commands";
+import { SEALED_PREFIX, sealActivationCode } from "../anywhere/seal";
+
+const CODE = "f0Gk2VbS9ZkR3mP8sQ1x";
+const keyPair = (bits = 2048) => crypto.generateKeyPairSync("rsa", { modulusLength: bits });
+const publicBase64 = (pair: crypto.KeyPairKeyObjectResult) => pair.publicKey.export({ format: "der", type: "spki" }).toString("base64");
+const open = (pair: crypto.KeyPairKeyObjectResult, sealed: string) =>
+    crypto.privateDecrypt({ key: pair.privateKey, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, Buffer.from(sealed.slice(SEALED_PREFIX.length), "base64")).toString();
+
+describe("sealing the activation code to a host", () => {
+    const host = keyPair();
+    const other = keyPair();
+
+    it("is standard RSA-OAEP with SHA-256: the host's private key opens it (as openssl pkeyutl does on the host)", () => {
+        const sealed = sealActivationCode(publicBase64(host), CODE);
+        assert.ok(sealed.startsWith(SEALED_PREFIX));
+        assert.ok(!sealed.includes(CODE));
+        assert.equal(open(host, sealed), CODE);
+        assert.throws(() => open(other, sealed), "another key opens it");
+    });
+
+    it("seals the same code to the same host the same way (an unchanged activation changes no input), and otherwise differently", () => {
+        const once = sealActivationCode(publicBase64(host), CODE);
+        assert.equal(sealActivationCode(publicBase64(host), CODE), once);
+        assert.notEqual(sealActivationCode(publicBase64(other), CODE), once, "another host");
+        assert.notEqual(sealActivationCode(publicBase64(host), `${CODE.slice(0, -1)}y`), once, "another code");
+    });
+
+    it("refuses a key that is not RSA of 2048 bits or more, and a code too long for the key", () => {
+        const ec = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "der", type: "spki" }).toString("base64");
+        assert.throws(() => sealActivationCode(ec, CODE), /the sealing key is ec of 0 bits, not RSA of 2048 bits or more/);
+        assert.throws(() => sealActivationCode(publicBase64(keyPair(1024)), CODE), /rsa of 1024 bits/);
+        assert.throws(() => sealActivationCode(publicBase64(host), "x".repeat(191)), /does not fit a 2048-bit key/);
+        assert.equal(open(host, sealActivationCode(publicBase64(host), "x".repeat(190))), "x".repeat(190), "the longest that fits");
+    });
+
+    it("reads the key from the seal step's last seal-key line, and names the host when there is none", () => {
+        const key = publicBase64(host);
+        assert.equal(parseSealKey("pi-1", `[pi-1] seal: made this host's sealing key\nseal-key ${publicBase64(other)}\nseal-key ${key}\n`), key);
+        assert.throws(() => parseSealKey("pi-1", "[pi-1] seal: error: openssl is not installed\n"), /^Error: host pi-1: the seal step printed no sealing key/);
+        assert.throws(() => parseSealKey("pi-1", "seal-key AAAA\n"), /^Error: host pi-1: the seal step printed an unusable sealing key/);
+    });
+});
