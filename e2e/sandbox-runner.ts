@@ -3,11 +3,12 @@
  * command at a time through `e2e/sandbox.sh`, each command's output kept in `run.log` and the
  * stand-ins' calls it caused returned with it; named checks counted for the closing line.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { testBedUnavailable, type TestBed, type TestHost } from "../hosts/test/testbed";
+import { shellQuote } from "../infra/anywhere/remote-script";
 import { readCallLog, type CallRecord } from "./standins/call-log";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -22,7 +23,83 @@ export interface RunResult {
     readonly output: string;
     /** Calls the stand-ins answered during this command. */
     readonly calls: CallRecord[];
+    /** What the engine did to each resource, in its order (`--event-log` of up, preview, destroy). */
+    readonly steps: EngineStep[];
+    /** Where that event log is. */
+    readonly eventLog?: string;
     readonly seconds: number;
+}
+
+/** One resource step as the engine reports it in its event log. */
+export interface EngineStep {
+    /** The engine's sequence number: the order steps started and ended in. */
+    readonly sequence: number;
+    /** `start` (resourcePreEvent), `done` (resOutputsEvent) or `failed` (resOpFailedEvent). */
+    readonly phase: "start" | "done" | "failed";
+    /** `create`, `update`, `delete`, `replace`, `create-replacement`, `delete-replaced`, `same`, `read`... */
+    readonly op: string;
+    readonly urn: string;
+    readonly type: string;
+    /** The resource's logical name (last part of the URN). */
+    readonly name: string;
+    /** When the engine reported it (Unix seconds). */
+    readonly timestamp: number;
+}
+
+interface StepPayload {
+    readonly metadata: { op: string; urn: string; type: string };
+    /** Set on the steps of a preview (the one `up` runs before it acts, too). */
+    readonly planning?: boolean;
+}
+
+interface EngineEventLine {
+    readonly sequence: number;
+    readonly timestamp: number;
+    readonly resourcePreEvent?: StepPayload;
+    readonly resOutputsEvent?: StepPayload;
+    readonly resOpFailedEvent?: StepPayload;
+}
+
+/** The resource steps the engine carried out (not those it only planned) in its event log (`pulumi up --event-log <file>`). */
+export function readEngineSteps(file: string): EngineStep[] {
+    if (!fs.existsSync(file)) return [];
+    const steps: EngineStep[] = [];
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        if (!line.trim()) continue;
+        const event = JSON.parse(line) as EngineEventLine;
+        const [phase, payload] = event.resourcePreEvent
+            ? (["start", event.resourcePreEvent] as const)
+            : event.resOutputsEvent
+              ? (["done", event.resOutputsEvent] as const)
+              : event.resOpFailedEvent
+                ? (["failed", event.resOpFailedEvent] as const)
+                : [undefined, undefined];
+        if (!phase || payload.planning) continue;
+        const { op, urn, type } = payload.metadata;
+        steps.push({ sequence: event.sequence, phase, op, urn, type, name: urn.split("::").pop() ?? "", timestamp: event.timestamp });
+    }
+    return steps.sort((a, b) => a.sequence - b.sequence);
+}
+
+/** Operations that change a resource (anything but `same`, `read`, `refresh`). */
+const CHANGING = new Set(["create", "update", "delete", "replace", "create-replacement", "delete-replaced", "discard-replaced", "import", "import-replacement", "remove-pending-replace"]);
+
+/**
+ * The steps that changed something and finished or failed (each resource step once); the stack
+ * itself and the provider instances (`pulumi:*`) are the engine's own, not something touched.
+ */
+export function changed(steps: readonly EngineStep[]): EngineStep[] {
+    return steps.filter((step) => step.phase !== "start" && CHANGING.has(step.op) && !step.type.startsWith("pulumi:"));
+}
+
+/** `op name` of each step, for messages. */
+export function describeSteps(steps: readonly EngineStep[]): string {
+    return steps.map((step) => `${step.op} ${step.name}`).join(", ") || "nothing";
+}
+
+/** The first step of `host`'s `step` resource with operation `op` and phase `phase`, or undefined. */
+export function hostStep(steps: readonly EngineStep[], op: string, host: string, step: string, phase: EngineStep["phase"] = "done"): EngineStep | undefined {
+    return steps.find((s) => s.phase === phase && s.op === op && s.type === "command:remote:Command" && s.name.endsWith(`-${host}-${step}`));
 }
 
 export class Sandbox {
@@ -32,6 +109,7 @@ export class Sandbox {
     readonly callLog = path.join(this.state, "calls.jsonl");
     passed = 0;
     failed = 0;
+    private commands = 0;
 
     constructor() {
         fs.mkdirSync(this.project);
@@ -39,34 +117,46 @@ export class Sandbox {
         for (const name of PROJECT_COPIES) fs.copyFileSync(path.join(ROOT, name), path.join(this.project, name));
     }
 
-    /** Runs one command in the sandbox, in the project copy; `input` is its standard input. */
-    run(args: readonly string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+    /** Runs one command in the sandbox, in the project copy; `input` is its standard input; `stderrFile` takes its standard error instead of the output. */
+    run(args: readonly string[], options: { input?: string; env?: Record<string, string>; stderrFile?: string } = {}): Promise<RunResult> {
+        // The engine's own record of every resource step, for commands that have steps.
+        const eventLog = args[0] === "pulumi" && ["up", "preview", "destroy", "refresh"].includes(args[1]) ? path.join(this.state, `events-${++this.commands}.jsonl`) : undefined;
+        if (eventLog) args = [...args, "--event-log", eventLog];
+        // PULUMI_DEBUG_COMMANDS: the CLI offers `--event-log` only with it.
+        const env = { E2E_STATE: this.state, E2E_PROJECT: this.project, ...(eventLog ? { PULUMI_DEBUG_COMMANDS: "true" } : {}), ...options.env };
+        return this.spawnLogged(args.join(" "), "bash", [path.join(ROOT, "e2e", "sandbox.sh"), ...args], { ...options, env }, eventLog);
+    }
+
+    /** Runs `line` as a user types it, with bash in the repository's root (not in the sandbox, which the line may call itself). */
+    shell(line: string, options: { env?: Record<string, string> } = {}): Promise<RunResult> {
+        return this.spawnLogged(line, "bash", ["-c", line], { ...options, cwd: ROOT });
+    }
+
+    private spawnLogged(shown: string, command: string, args: readonly string[], options: { input?: string; env?: Record<string, string>; stderrFile?: string; cwd?: string }, eventLog?: string): Promise<RunResult> {
         const before = readCallLog(this.callLog).length;
         const started = Date.now();
-        fs.appendFileSync(this.runLog, `\n$ ${args.join(" ")}\n`);
-        process.stdout.write(`  $ ${args.join(" ")}\n`);
+        fs.appendFileSync(this.runLog, `\n$ ${shown}\n`);
+        process.stdout.write(`  $ ${shown}\n`);
         return new Promise((resolve) => {
-            const child = spawn("bash", [path.join(ROOT, "e2e", "sandbox.sh"), ...args], {
-                env: { ...process.env, E2E_STATE: this.state, E2E_PROJECT: this.project, ...options.env },
-                stdio: ["pipe", "pipe", "pipe"],
-            });
+            const child = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"], ...(options.cwd ? { cwd: options.cwd } : {}) });
             let output = "";
             const take = (chunk: Buffer) => {
                 output += chunk.toString();
                 fs.appendFileSync(this.runLog, chunk);
             };
             child.stdout.on("data", take);
-            child.stderr.on("data", take);
+            if (options.stderrFile) child.stderr.pipe(fs.createWriteStream(options.stderrFile));
+            else child.stderr.on("data", take);
             child.stdin.end(options.input ?? "");
             child.on("close", (status) => {
                 const seconds = (Date.now() - started) / 1000;
                 process.stdout.write(`    exit ${status} in ${seconds.toFixed(1)} s\n`);
-                resolve({ status, output, calls: readCallLog(this.callLog).slice(before), seconds });
+                resolve({ status, output, calls: readCallLog(this.callLog).slice(before), steps: eventLog ? readEngineSteps(eventLog) : [], ...(eventLog ? { eventLog } : {}), seconds });
             });
         });
     }
 
-    async pulumi(args: readonly string[], options: { input?: string; expectFailure?: boolean } = {}): Promise<RunResult> {
+    async pulumi(args: readonly string[], options: { input?: string; expectFailure?: boolean; env?: Record<string, string>; stderrFile?: string } = {}): Promise<RunResult> {
         const result = await this.run(["pulumi", ...args, "--non-interactive"], options);
         const failedAsExpected = options.expectFailure === true;
         if ((result.status === 0) === failedAsExpected) {
@@ -115,12 +205,9 @@ export function indexOf(calls: readonly CallRecord[], match: (call: CallRecord) 
     return calls.findIndex(match);
 }
 
-export const isCommand = (operation: string, host: string, step: string) => (call: CallRecord) =>
-    call.provider === "command" && call.operation === operation && call.type === "command:remote:Command" && call.name.endsWith(`-${host}-${step}`);
-
 /** Why the real-engine runs cannot run here, or undefined if they can. */
 export function sandboxUnavailable(): string | undefined {
-    const missing = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"].filter((tool) => !fs.existsSync(path.join(BIN, tool)));
+    const missing = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "pulumi-resource-command"].filter((tool) => !fs.existsSync(path.join(BIN, tool)));
     return testBedUnavailable() ?? (missing.length > 0 ? `needs ${missing.join(", ")} in .cache/pulumi/bin: run \`npm run e2e:tools\` first` : undefined);
 }
 
@@ -137,26 +224,61 @@ export function siteSettings(bed: TestBed, dataDir: string): [string, string][] 
     ];
 }
 
-/** A host as `ecs-anywhere:hosts` lists it, with its pinned key. */
-export function hostEntry(host: TestHost): Record<string, string> {
-    return { name: host.name, address: host.address, user: "root", hostKey: host.publicHostKey };
+/** A host as `ecs-anywhere:hosts` lists it, with its pinned key; `address`: where it is reached (default its own). */
+export function hostEntry(host: TestHost, address = host.address): Record<string, string> {
+    return { name: host.name, address, user: "root", hostKey: host.publicHostKey };
+}
+
+export interface SiteOptions {
+    /** The hosts' entries (default `hostEntry` of each). */
+    readonly entries?: readonly Record<string, string>[];
+    /** More plain settings (`--path` keys allowed). */
+    readonly config?: readonly (readonly [string, string])[];
+    /** Secret settings, each set from standard input (default: the bed's client key as `ecs-anywhere:sshPrivateKey`). */
+    readonly secrets?: readonly (readonly [string, string])[];
 }
 
 /**
- * Makes anywhere stack `stack` for `hosts` with `pulumi stack init` and `pulumi config set`, as a
- * user does: the example file's hosts replaced, the test bed's settings, the private key as a secret.
+ * Makes anywhere stack `stack` for `hosts` with `pulumi stack init` and `pulumi config`, as a user
+ * does: the example file's hosts replaced, the test bed's settings, the private key as a secret.
  */
-export async function configureSite(sandbox: Sandbox, stack: string, bed: TestBed, hosts: readonly TestHost[], dataDir: string): Promise<void> {
+export async function configureSite(sandbox: Sandbox, stack: string, bed: TestBed, hosts: readonly TestHost[], dataDir: string, options: SiteOptions = {}): Promise<void> {
     // As the README says for a new site: the example file copied first (it carries aws:region), then the stack made.
     const file = path.join(sandbox.project, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) fs.copyFileSync(path.join(sandbox.project, "Pulumi.anywhere.yaml"), file);
     await sandbox.pulumi(["stack", "init", stack]);
     await sandbox.pulumi(["config", "rm", "-s", stack, "ecs-anywhere:hosts"]);
-    for (const [i, host] of hosts.entries()) {
-        for (const [field, value] of Object.entries(hostEntry(host))) {
-            await sandbox.pulumi(["config", "set", "-s", stack, "--path", `ecs-anywhere:hosts[${i}].${field}`, value]);
+    const entries = options.entries ?? hosts.map((host) => hostEntry(host));
+    const plain = [...entries.flatMap((entry, i) => Object.entries(entry).map(([field, value]) => [`ecs-anywhere:hosts[${i}].${field}`, value] as const)), ...siteSettings(bed, dataDir), ...(options.config ?? [])];
+    // One command for all plain values (a `config set` each costs a CLI start).
+    await sandbox.pulumi(["config", "set-all", "-s", stack, "--path", ...plain.flatMap(([key, value]) => ["--plaintext", `${key}=${value}`])]);
+    for (const [key, value] of options.secrets ?? [["ecs-anywhere:sshPrivateKey", fs.readFileSync(bed.clientKey, "utf8")]]) {
+        await sandbox.pulumi(["config", "set", "-s", stack, "--secret", key], { input: value });
+    }
+}
+
+/** An ssh-agent holding `keys` (with their passphrases), on a socket in `dir`; `stop` ends it. */
+export async function startSshAgent(dir: string, keys: readonly { file: string; passphrase?: string }[]): Promise<{ socket: string; stop: () => void }> {
+    const socket = path.join(dir, `agent-${process.pid}.sock`);
+    const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+    const stop = () => agent.kill("SIGTERM");
+    for (let i = 0; !fs.existsSync(socket); i++) {
+        if (i > 100 || agent.exitCode !== null) {
+            stop();
+            throw new Error(`ssh-agent did not open ${socket}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const key of keys) {
+        // ssh-add reads a passphrase through SSH_ASKPASS when it has no terminal.
+        const askpass = path.join(dir, `askpass-${process.pid}`);
+        fs.writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' ${shellQuote(key.passphrase ?? "")}\n`, { mode: 0o700 });
+        const added = spawnSync("ssh-add", [key.file], { env: { ...process.env, SSH_AUTH_SOCK: socket, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: "none" }, stdio: ["ignore", "pipe", "pipe"] });
+        fs.rmSync(askpass, { force: true });
+        if (added.status !== 0) {
+            stop();
+            throw new Error(`ssh-add ${key.file} failed: ${added.stderr.toString()}`);
         }
     }
-    for (const [key, value] of siteSettings(bed, dataDir)) await sandbox.pulumi(["config", "set", "-s", stack, key, value]);
-    await sandbox.pulumi(["config", "set", "-s", stack, "--secret", "ecs-anywhere:sshPrivateKey"], { input: fs.readFileSync(bed.clientKey, "utf8") });
+    return { socket, stop };
 }

@@ -9,7 +9,7 @@
  * Needs root (network namespaces) and the tools `npm run e2e:tools` builds; without them it says
  * so and skips.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -17,12 +17,12 @@ import { TestBed, type TestHost } from "../hosts/test/testbed";
 import { activationWindow } from "../infra/anywhere/activation";
 import { cleanupCommand } from "../infra/anywhere/host-commands";
 import { REGION_OUTPUTS } from "../infra/region/index";
-import { configureSite, expect, hostEntry, indexOf, isCommand, REGION, Sandbox, sandboxUnavailable, tail } from "./sandbox-runner";
+import { changed, configureSite, ROOT, describeSteps, expect, hostEntry, hostStep, indexOf, REGION, Sandbox, sandboxUnavailable, startSshAgent, tail, type EngineStep, type RunResult } from "./sandbox-runner";
 import type { CallRecord } from "./standins/call-log";
 import { liveResources } from "./standins/records";
 
 /** Files a registration leaves on a host (the installer's and the agents'). */
-const REGISTRATION_PATHS = ["/var/lib/amazon/ssm", "/etc/ecs", "/var/lib/ecs"];
+const REGISTRATION_PATHS = ["/var/lib/amazon/ssm", "/etc/ecs", "/var/lib/ecs", "/var/lib/ecs-anywhere"];
 
 function registrationLeft(host: TestHost): string[] {
     return REGISTRATION_PATHS.filter((p) => fs.existsSync(host.hostPath(p)));
@@ -39,6 +39,72 @@ function deregistrationOf(calls: readonly CallRecord[], ids: { containerInstance
         ecs: indexOf(calls, (c) => c.provider === "ecs-api" && c.type === "DeregisterContainerInstance" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn)),
         ssm: indexOf(calls, (c) => c.provider === "ssm-api" && c.type === "DeregisterManagedInstance" && JSON.stringify(c.inputs).includes(ids.managedInstanceId)),
     };
+}
+
+/**
+ * `host` left in order: its AWS side (ECS, then SSM, in the stand-in API's call log) within the
+ * delete of its registration, and the host's own clean-up only after that delete finished.
+ */
+function expectDeregisteredInOrder(run: RunResult, host: string, ids: { containerInstanceArn: string; managedInstanceId: string }): { registrationDeleted: EngineStep } {
+    const { ecs, ssm } = deregistrationOf(run.calls, ids);
+    expect(ecs >= 0 && ssm > ecs, `${host} was not deregistered in AWS, ECS then SSM (ECS call ${ecs}, SSM call ${ssm})`);
+    const registrationDeleted = run.steps.find((s) => s.phase === "done" && s.op === "delete" && s.name.endsWith(`-${host}-registration`));
+    const cleanup = hostStep(run.steps, "delete", host, "cleanup", "start");
+    expect(registrationDeleted !== undefined && cleanup !== undefined && registrationDeleted.sequence < cleanup.sequence, `${host}'s clean-up did not start after its registration was deleted (registration ${registrationDeleted?.sequence}, clean-up ${cleanup?.sequence})`);
+    return { registrationDeleted };
+}
+
+/** The changed steps of `host`'s resources. */
+function changedOn(steps: readonly EngineStep[], host: string): EngineStep[] {
+    return changed(steps).filter((s) => s.name.includes(`-${host}-`));
+}
+
+/** Seconds from the start of `failed`'s step to its failure, by the engine's own clock. */
+function secondsToFail(run: RunResult, failed: EngineStep): number {
+    const started = run.steps.find((s) => s.phase === "start" && s.urn === failed.urn);
+    return failed.timestamp - (started?.timestamp ?? failed.timestamp);
+}
+
+/** Whether the newest engine event log in `state` shows a step (not a planned one) of a resource named `...<suffix>` started. */
+function startedInLatestEventLog(state: string, suffix: string): boolean {
+    const logs = fs.readdirSync(state).filter((f) => /^events-\d+\.jsonl$/.test(f)).sort((a, b) => Number(a.match(/\d+/)?.[0]) - Number(b.match(/\d+/)?.[0]));
+    const latest = logs.at(-1);
+    if (latest === undefined) return false;
+    return fs
+        .readFileSync(path.join(state, latest), "utf8")
+        .split("\n")
+        .some((line) => line.includes('"resourcePreEvent"') && line.includes(`${suffix}"`) && !line.includes('"planning":true'));
+}
+
+/** The first failed step of `host`'s resources. */
+function failedOn(run: RunResult, host: string): EngineStep | undefined {
+    return run.steps.find((s) => s.phase === "failed" && s.name.includes(`-${host}-`));
+}
+
+/**
+ * Whether `host`'s sshd cannot be reached at `address` from here: a key scan gets no key of it
+ * (a TCP dial alone proves nothing where the network accepts connections to any address).
+ */
+function unreachableFromHere(host: TestHost, address: string): boolean {
+    const scan = spawnSync("ssh-keyscan", ["-T", "3", "-t", "ed25519", address], { encoding: "utf8" });
+    return !scan.stdout.includes(host.publicHostKey.split(" ")[1]);
+}
+
+/** `type base64` of a fresh key of `type` (ssh-keygen -t), pinned by no host. */
+function strangerKey(dir: string, type: string): string {
+    const file = path.join(dir, `stranger-${type}-${crypto.randomBytes(4).toString("hex")}`);
+    execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", file]);
+    return fs.readFileSync(`${file}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+}
+
+/** The lines of the first `sh` block after the heading `heading` in `file` (a Markdown document). */
+export function shellBlock(file: string, heading: string): string[] {
+    const text = fs.readFileSync(file, "utf8");
+    const at = text.indexOf(`\n${heading}\n`);
+    if (at < 0) throw new Error(`${path.basename(file)} has no heading ${JSON.stringify(heading)}`);
+    const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at));
+    if (!block) throw new Error(`${path.basename(file)} has no sh block under ${JSON.stringify(heading)}`);
+    return block[1].split("\n").filter((line) => line.trim() !== "" && !line.trim().startsWith("#"));
 }
 
 /** Every `*.log` file in `folders`, recursively. */
@@ -91,9 +157,16 @@ async function main(): Promise<void> {
     const s = new Sandbox();
     const bed = new TestBed();
     let exitCode = 0;
+    /** How long the real provider took to give up (or to get through), for the closing lines. */
+    const measured: string[] = [];
     try {
         console.log(`e2e: state in ${s.state}`);
-        const [alpha, beta, gamma, delta] = [await bed.addHost("alpha"), await bed.addHost("beta"), await bed.addHost("gamma"), await bed.addHost("delta")];
+        const [alpha, beta, gamma, delta, epsilon] = [await bed.addHost("alpha"), await bed.addHost("beta"), await bed.addHost("gamma"), await bed.addHost("delta"), await bed.addHost("epsilon")];
+        // One host per ECDSA curve, serving that key only (alpha and the others serve ed25519).
+        const keyHosts = [await bed.addHost("k256", { hostKeyTypes: ["ecdsa"] }), await bed.addHost("k384", { hostKeyTypes: ["ecdsa384"] }), await bed.addHost("k521", { hostKeyTypes: ["ecdsa521"] })];
+        // inner answers only on its private link to jump.
+        const jump = await bed.addHost("jump");
+        const inner = await bed.addHost("inner", { behind: jump });
         const dataDir = path.join(s.state, "data");
         fs.mkdirSync(dataDir);
         const privateKey = fs.readFileSync(bed.clientKey, "utf8");
@@ -106,6 +179,7 @@ async function main(): Promise<void> {
             await s.pulumi(["stack", "init", "region"]);
             await s.pulumi(["config", "set", "-s", "region", "aws:region", REGION]);
             const up = await s.pulumi(["up", "-s", "region", "--yes"]);
+            expect(up.steps.some((c) => c.phase === "done" && c.op === "create" && c.type === "aws:sqs/queue:Queue"), "the engine created no queue");
             expect(up.calls.some((c) => c.operation === "create" && c.type === "aws:sqs/queue:Queue"), "no queue was created through the aws stand-in");
             region = await s.outputs("region");
             for (const name of REGION_OUTPUTS) expect(typeof region[name] === "string" && region[name] !== "", `output ${name} is ${JSON.stringify(region[name])}`);
@@ -124,8 +198,7 @@ async function main(): Promise<void> {
             await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", "data"]);
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
             expect(up.output.includes("ecs-anywhere:dataDir") && up.output.includes("expected an absolute folder"), `the error does not name the key and fix:\n${tail(up.output, 20)}`);
-            const touched = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
-            expect(touched.length === 0, `resources were touched: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            expect(changed(up.steps).length === 0, `resources were touched: ${describeSteps(changed(up.steps))}`);
         });
 
         await s.check("a host without hostKey stops before any resource, naming it and the ssh-keyscan command that prints its key", async () => {
@@ -134,8 +207,7 @@ async function main(): Promise<void> {
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
             const scan = /`(ssh-keyscan -t ed25519 [^`]+)`/.exec(up.output)?.[1];
             expect(up.output.includes(`host ${beta.name} (${beta.address})`) && scan !== undefined, `the error does not name ${beta.name} and the scan:\n${tail(up.output, 20)}`);
-            const touched = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
-            expect(touched.length === 0, `resources were touched: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            expect(changed(up.steps).length === 0, `resources were touched: ${describeSteps(changed(up.steps))}`);
             // The command it gives prints the key beta's sshd serves.
             const [tool, ...args] = scan.split(" ");
             const printed = execFileSync(tool, args, { stdio: ["ignore", "pipe", "ignore"] }).toString().trim().split(" ").slice(1).join(" ");
@@ -144,12 +216,17 @@ async function main(): Promise<void> {
         });
 
         let site: Record<string, unknown> = {};
-        await s.check("pulumi up -s anywhere: two hosts registered over real SSH", async () => {
+        // The engine's and the providers' verbose logs of the up that hands the code to the hosts.
+        const verboseLog = path.join(s.state, "verbose-up.log");
+        /** The engine's event log of that up (it holds the providers' -v=9 lines too). */
+        let verboseEvents = "";
+        await s.check("pulumi up -s anywhere: two hosts registered over real SSH (engine and providers logging at -v=9)", async () => {
             await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", dataDir]);
-            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes", "--logtostderr", "-v=9", "--logflow"], { stderrFile: verboseLog });
+            verboseEvents = path.basename(up.eventLog ?? "");
             for (const host of [alpha, beta]) {
                 for (const step of ["preflight", "install", "data", "verify"]) {
-                    expect(indexOf(up.calls, isCommand("create", host.name, step)) >= 0, `no ${step} ran on ${host.name}`);
+                    expect(hostStep(up.steps, "create", host.name, step) !== undefined, `no ${step} ran on ${host.name}`);
                 }
                 expect(host.installerRuns().length === 1, `the installer ran ${host.installerRuns().length} times on ${host.name}`);
             }
@@ -160,6 +237,10 @@ async function main(): Promise<void> {
                 expect((hosts[host.name].containerInstanceArn ?? "").startsWith("arn:aws:ecs:eu-west-1:"), `hosts.${host.name}.containerInstanceArn`);
             }
             expect(site.clusterName === "ecs-anywhere-anywhere", `clusterName ${String(site.clusterName)}`);
+            const verbose = fs.readFileSync(verboseLog, "utf8");
+            // The log holds what the engine sent the command provider and what the provider said (its own -v=9 lines).
+            expect(/Provider\[0x[0-9a-f]+\]\.Create\(urn:pulumi:[^)]*command:remote:Command/.test(verbose), "the verbose log shows the engine calling no command provider");
+            expect(verbose.includes("__pulumi-go-provider-version"), "the verbose log holds none of the command provider's own lines (pulumi-go-provider's)");
         });
 
         await s.check("the activation code: shown with --show-secrets, hidden without, the one the hosts got", async () => {
@@ -182,22 +263,28 @@ async function main(): Promise<void> {
                 "the call log": fs.readFileSync(s.callLog, "utf8"),
                 "the run log (every command's output)": fs.readFileSync(s.runLog, "utf8").replace(shown.output, ""),
             };
-            for (const file of fs.readdirSync(s.state).filter((f) => f.endsWith(".log") && f !== path.basename(s.runLog))) places[file] = fs.readFileSync(path.join(s.state, file), "utf8");
+            // The stand-in API's log and the engine's event log of every up, preview and destroy.
+            for (const file of fs.readdirSync(s.state).filter((f) => (f.endsWith(".log") || /^events-\d+\.jsonl$/.test(f)) && f !== path.basename(s.runLog))) places[file] = fs.readFileSync(path.join(s.state, file), "utf8");
             // And what the hosts logged: sshd, the installer's record, the agents' logs.
             for (const host of [alpha, beta]) {
                 for (const file of logFilesUnder([host.dir])) places[`${host.name}:${path.relative(host.dir, file)}`] = fs.readFileSync(file, "utf8");
             }
+            expect(Object.keys(places).includes(path.basename(verboseLog)) && Object.keys(places).includes(verboseEvents), "the -v=9 logs are not among the places read");
             for (const [place, text] of Object.entries(places)) {
                 expect(!text.includes(code), `${place} holds the activation code in plain text`);
+                // The command provider logs every input at -v=9, a key given as sshPrivateKey too, line
+                // by line, which the engine's filter of config secrets misses (upstream; README says so).
+                // With an agent the key is no input at all: the bastion site checks its -v=9 logs.
+                if (place === path.basename(verboseLog) || place === verboseEvents) continue;
                 expect(!text.includes(keyBody), `${place} holds the SSH private key in plain text`);
             }
         });
 
         await s.check("a second up and preview --expect-no-changes find nothing to change", async () => {
+            // (The verbose log was read for secrets by the check before.)
             await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
-            const changed = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
-            expect(changed.length === 0, `the second up changed: ${changed.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            expect(changed(up.steps).length === 0, `the second up changed: ${describeSteps(changed(up.steps))}`);
             for (const host of [alpha, beta]) expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}`);
         });
 
@@ -220,7 +307,7 @@ async function main(): Promise<void> {
                 expect(wiped.status === 0 && registrationLeft(beta).length === 0, `wiping beta failed: ${wiped.stderr}`);
             };
             /** beta registered again: with the current code, new ids recorded, its old ones deregistered (ECS, then SSM); alpha unchanged. */
-            const expectBetaRegisteredAgain = async (run: { calls: CallRecord[] }, oldIds: Ids, installerRuns: number) => {
+            const expectBetaRegisteredAgain = async (run: RunResult, oldIds: Ids, installerRuns: number) => {
                 const digest = await currentCodeDigest();
                 const runs = beta.installerRuns();
                 expect(runs.length === installerRuns && (runs.at(-1) ?? "").includes(`code-sha256=${digest}`), `beta was not registered again with the current code: ${runs.join(" | ")}`);
@@ -237,11 +324,12 @@ async function main(): Promise<void> {
 
             await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:activationExpiryDays", String(expiries[0])]);
             const renew = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
-            expect(indexOf(renew.calls, (c) => c.operation === "create" && c.type === "aws:ssm/activation:Activation") >= 0, "no new activation was made");
+            expect(changed(renew.steps).some((c) => c.type === "aws:ssm/activation:Activation" && ["create", "create-replacement"].includes(c.op)), `no new activation was made: ${describeSteps(changed(renew.steps))}`);
             for (const host of [alpha, beta]) {
-                expect(indexOf(renew.calls, isCommand("update", host.name, "install")) >= 0, `the new activation did not re-run install on ${host.name}`);
-                const others = renew.calls.filter((c) => c.provider === "command" && c.name.includes(`-${host.name}-`) && ["create", "update", "delete"].includes(c.operation) && !c.name.endsWith("-install"));
-                expect(others.length === 0, `a new activation touched more than install on ${host.name}: ${others.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+                expect(hostStep(renew.steps, "update", host.name, "install") !== undefined, `the new activation did not re-run install on ${host.name}`);
+                expect(hostStep(renew.steps, "replace", host.name, "seal") !== undefined, `the new activation did not re-make ${host.name}'s seal`);
+                const others = changedOn(renew.steps, host.name).filter((c) => c.type === "command:remote:Command" && !/-(install|seal)$/.test(c.name));
+                expect(others.length === 0, `a new activation touched more than seal and install on ${host.name}: ${describeSteps(others)}`);
                 expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}, already registered`);
             }
             const deregistered = deregistrationsIn(renew.calls);
@@ -256,14 +344,15 @@ async function main(): Promise<void> {
             const renewAgain = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
             await expectBetaRegisteredAgain(renewAgain, beforeRenewal, 2);
 
-            // The README's way without waiting for a renewal: replace beta's install.
+            // The README's way without waiting for a renewal: replace beta's seal step.
             await wipeBeta();
             const beforeReplace = site.hosts as Ids;
-            const installUrn = `urn:pulumi:anywhere::ecs-anywhere::ecs-anywhere:hosts:ManagedHost$command:remote:Command::ecs-anywhere-anywhere-${beta.name}-install`;
-            const replace = await s.pulumi(["up", "-s", "anywhere", "--yes", "--replace", installUrn]);
+            const urns = await s.pulumi(["stack", "--show-urns", "-s", "anywhere"]);
+            const sealUrn = urns.output.split(/\s+/).find((word) => word.startsWith("urn:pulumi:") && word.endsWith(`-${beta.name}-seal`));
+            expect(sealUrn !== undefined, `pulumi stack --show-urns shows no seal URN for ${beta.name}`);
+            const replace = await s.pulumi(["up", "-s", "anywhere", "--yes", "--replace", sealUrn]);
             await expectBetaRegisteredAgain(replace, beforeReplace, 3);
-            const onAlpha = replace.calls.filter((c) => c.name.includes(`-${alpha.name}-`) && ["create", "update", "delete"].includes(c.operation));
-            expect(onAlpha.length === 0, `alpha was touched: ${onAlpha.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            expect(changedOn(replace.steps, alpha.name).length === 0, `alpha was touched: ${describeSteps(changedOn(replace.steps, alpha.name))}`);
 
             const beforeMove = JSON.stringify(site.hosts);
             const moved = path.join(s.state, "data-moved");
@@ -271,9 +360,9 @@ async function main(): Promise<void> {
             await s.pulumi(["config", "set", "-s", "anywhere", "ecs-anywhere:dataDir", moved]);
             const move = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
             for (const host of [alpha, beta]) {
-                expect(indexOf(move.calls, isCommand("create", host.name, "data")) >= 0, `the folders were not made in the new data folder on ${host.name}`);
-                const touched = move.calls.filter((c) => c.name.includes(`-${host.name}-`) && /-(cleanup|install|verify|registration)$/.test(c.name) && ["create", "update", "delete"].includes(c.operation));
-                expect(touched.length === 0, `moving the data folder touched ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+                expect(changedOn(move.steps, host.name).some((c) => c.name.endsWith("-data") && ["create", "create-replacement"].includes(c.op)), `the folders were not made in the new data folder on ${host.name}`);
+                const touched = changedOn(move.steps, host.name).filter((c) => /-(cleanup|seal|install|verify|registration)$/.test(c.name));
+                expect(touched.length === 0, `moving the data folder touched ${describeSteps(touched)}`);
             }
             const moveDeregistrations = deregistrationsIn(move.calls);
             expect(moveDeregistrations.length === 0, `moving the data folder deregistered: ${moveDeregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
@@ -296,8 +385,7 @@ async function main(): Promise<void> {
             expect(refusedBy(preview.output, "external-task-file-names-hidden-in-logs"), `preview was not refused by external-task-file-names-hidden-in-logs:\n${tail(preview.output, 30)}`);
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes", "--policy-pack", "policy"], { expectFailure: true });
             expect(refusedBy(up.output, "external-task-file-names-hidden-in-logs"), `up was not refused by external-task-file-names-hidden-in-logs:\n${tail(up.output, 30)}`);
-            const touched = up.calls.filter((c) => ["create", "update", "delete"].includes(c.operation));
-            expect(touched.length === 0, `the refused up touched: ${touched.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            expect(changed(up.steps).length === 0, `the refused up touched: ${describeSteps(changed(up.steps))}`);
             await s.pulumi(["config", "rm", "-s", "anywhere", "ecs-anywhere:logFileNames"]);
 
             // A copy of the program changed to put the hosts' data volume on EFS: refused with the pack, accepted without it.
@@ -319,11 +407,14 @@ async function main(): Promise<void> {
             const other = fs.readFileSync(path.join(gamma.dir, "ssh_host_ed25519_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
             await s.pulumi(["config", "set", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1].hostKey", other]);
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
-            expect(up.output.includes(beta.name) && /host key/i.test(up.output), `the failure does not name ${beta.name} and its host key:\n${tail(up.output, 30)}`);
-            const onAlpha = up.calls.filter((c) => c.provider === "command" && c.name.includes(`-${alpha.name}-`) && c.operation !== "diff" && c.operation !== "check");
-            expect(onAlpha.length === 0, `alpha was touched: ${onAlpha.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            expect(up.output.includes(beta.name) && /host key mismatch/i.test(up.output), `the failure does not name ${beta.name} and its host key:\n${tail(up.output, 30)}`);
+            const failed = failedOn(up, beta.name);
+            expect(failed !== undefined, `the engine reports no failed step of ${beta.name}`);
+            measured.push(`a wrong pinned host key failed after ${secondsToFail(up, failed)} s`);
+            expect(changedOn(up.steps, alpha.name).length === 0, `alpha was touched: ${describeSteps(changedOn(up.steps, alpha.name))}`);
             expect(registrationLeft(beta).length === REGISTRATION_PATHS.length, "beta lost its registration");
             await s.pulumi(["config", "set", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1].hostKey", beta.publicHostKey]);
+            await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
         });
 
         await s.check("an unreachable host fails naming it; the others are untouched", async () => {
@@ -335,10 +426,13 @@ async function main(): Promise<void> {
             }
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
             expect(up.output.includes(delta.name) || up.output.includes(delta.address), `the failure does not name ${delta.name}:\n${tail(up.output, 30)}`);
+            const failed = failedOn(up, delta.name);
+            expect(failed !== undefined, `the engine reports no failed step of ${delta.name}`);
+            measured.push(`a host refusing connections failed after ${secondsToFail(up, failed)} s`);
             // A third host may need a larger registration limit, so a new activation: then the others'
-            // installs re-run (an update), which changes nothing on a registered host.
-            const others = up.calls.filter((c) => c.provider === "command" && !c.name.includes(`-${delta.name}-`) && ["create", "delete"].includes(c.operation));
-            expect(others.length === 0, `other hosts' steps were replaced: ${others.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            // seals are made again and their installs re-run (an update), which changes nothing on a registered host.
+            const others = changed(up.steps).filter((c) => c.type === "command:remote:Command" && !c.name.includes(`-${delta.name}-`) && c.op !== "update" && !c.name.endsWith("-seal"));
+            expect(others.length === 0, `other hosts' steps were replaced: ${describeSteps(others)}`);
             for (const host of [alpha, beta]) expect(host.installerRuns().length === installerRuns[host.name], `the installer ran again on ${host.name}`);
             const deregistered = deregistrationsIn(up.calls);
             expect(deregistered.length === 0, `a host was deregistered: ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
@@ -346,6 +440,112 @@ async function main(): Promise<void> {
             // The failed host's half-made resources (if any) go with the next up.
             await s.pulumi(["up", "-s", "anywhere", "--yes"]);
             await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
+        });
+
+        await s.check("a host that is off the network for 20 s after the provider starts dialling it (a reboot) is waited for and registered; taken out again, it is deregistered", async () => {
+            epsilon.powerOff();
+            const added = [["name", epsilon.name], ...Object.entries(hostEntry(epsilon)).filter(([f]) => f !== "name")];
+            await s.pulumi(["config", "set-all", "-s", "anywhere", "--path", ...added.flatMap(([field, value]) => ["--plaintext", `ecs-anywhere:hosts[2].${field}=${value}`])]);
+            // The host comes back 20 s after the engine starts its first step (preflight), as the engine's event log tells.
+            let back: NodeJS.Timeout | undefined;
+            const watch = setInterval(() => {
+                if (back === undefined && startedInLatestEventLog(s.state, `-${epsilon.name}-preflight`)) back = setTimeout(() => epsilon.powerOn(), 20_000);
+            }, 200);
+            try {
+                const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+                expect(hostStep(up.steps, "create", epsilon.name, "verify") !== undefined && epsilon.installerRuns().length === 1, `${epsilon.name} was not registered`);
+                const preflight = up.steps.find((c) => c.phase === "done" && c.name.endsWith(`-${epsilon.name}-preflight`));
+                const started = up.steps.find((c) => c.phase === "start" && c.name.endsWith(`-${epsilon.name}-preflight`));
+                measured.push(`a host off the network for 20 s was reached after ${(preflight?.timestamp ?? 0) - (started?.timestamp ?? 0)} s of dialling`);
+                expect(back !== undefined, `the engine's event log never showed ${epsilon.name}'s preflight start`);
+            } finally {
+                clearInterval(watch);
+                clearTimeout(back);
+                epsilon.powerOn();
+            }
+            await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
+            await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[2]"]);
+            const removed = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            expect(hostStep(removed.steps, "delete", epsilon.name, "cleanup") !== undefined && registrationLeft(epsilon).length === 0, `${epsilon.name} was not cleaned: ${registrationLeft(epsilon).join(", ")}`);
+            await s.pulumi(["preview", "-s", "anywhere", "--expect-no-changes"]);
+        });
+
+        await s.check("site anywhere-keys: each ECDSA host key the config accepts (nistp256, 384, 521), pinned, connects; an encrypted SSH key with its passphrase; a wrong key of the right type fails naming the host; destroy cleans every host", async () => {
+            const passphrase = crypto.randomBytes(12).toString("base64");
+            const encryptedKey = path.join(s.state, "encrypted_key");
+            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-f", encryptedKey]);
+            for (const host of keyHosts) host.authorize(fs.readFileSync(`${encryptedKey}.pub`, "utf8"));
+            for (const [host, type] of keyHosts.map((h, i) => [h, ["ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"][i]] as const)) {
+                expect(host.publicHostKey.startsWith(`${type} `), `${host.name} pins ${host.publicHostKey.split(" ")[0]}, not ${type}`);
+            }
+            await configureSite(s, "anywhere-keys", bed, keyHosts, dataDir, {
+                secrets: [
+                    ["ecs-anywhere:sshPrivateKey", fs.readFileSync(encryptedKey, "utf8")],
+                    ["ecs-anywhere:sshPrivateKeyPassphrase", passphrase],
+                ],
+            });
+            const up = await s.pulumi(["up", "-s", "anywhere-keys", "--yes"]);
+            for (const host of keyHosts) expect(hostStep(up.steps, "create", host.name, "verify") !== undefined && host.installerRuns().length === 1, `${host.name} was not registered`);
+            await s.pulumi(["preview", "-s", "anywhere-keys", "--expect-no-changes"]);
+            const exported = await s.pulumi(["stack", "export", "-s", "anywhere-keys"]);
+            expect(!exported.output.includes(passphrase), "the stack's export holds the key's passphrase in plain text");
+            expect(!fs.readFileSync(s.runLog, "utf8").includes(passphrase), "a command's output holds the key's passphrase in plain text");
+
+            const [k256, k384, k521] = keyHosts;
+            await s.pulumi(["config", "set", "-s", "anywhere-keys", "--path", "ecs-anywhere:hosts[0].hostKey", strangerKey(s.state, "ecdsa")]);
+            const wrong = await s.pulumi(["up", "-s", "anywhere-keys", "--yes"], { expectFailure: true });
+            const failed = failedOn(wrong, k256.name);
+            expect(failed !== undefined && /host key mismatch/.test(wrong.output) && wrong.output.includes(`-${k256.name}-`), `the wrong key did not fail ${k256.name} with a host key mismatch:\n${tail(wrong.output, 30)}`);
+            measured.push(`a wrong ECDSA key failed after ${secondsToFail(wrong, failed)} s`);
+            for (const host of [k384, k521]) expect(changedOn(wrong.steps, host.name).length === 0, `${host.name} was touched: ${describeSteps(changedOn(wrong.steps, host.name))}`);
+            await s.pulumi(["config", "set", "-s", "anywhere-keys", "--path", "ecs-anywhere:hosts[0].hostKey", k256.publicHostKey]);
+            await s.pulumi(["preview", "-s", "anywhere-keys", "--expect-no-changes"]);
+
+            const destroy = await s.pulumi(["destroy", "-s", "anywhere-keys", "--yes"]);
+            for (const host of keyHosts) {
+                expect(hostStep(destroy.steps, "delete", host.name, "cleanup") !== undefined && registrationLeft(host).length === 0, `${host.name} was not cleaned: ${registrationLeft(host).join(", ")}`);
+            }
+        });
+
+        await s.check("site anywhere-bastion: a host reached only through a bastion, both keys pinned, with an SSH agent instead of a key; a wrong bastion key is refused naming the proxy", async () => {
+            const privateAddress = inner.privateAddress as string;
+            expect(unreachableFromHere(inner, privateAddress), `${inner.name}'s sshd answers at ${privateAddress} from here: the check would not prove the bastion is used`);
+            const throughJump = await jump.ssh(`ssh-keyscan -T 3 -t ed25519 ${privateAddress}`);
+            expect(throughJump.stdout.includes(inner.publicHostKey.split(" ")[1]), `${inner.name} does not answer at ${privateAddress} from the bastion: ${throughJump.stderr}`);
+            const agent = await startSshAgent(s.state, [{ file: bed.clientKey }]);
+            try {
+                const bastion: [string, string][] = [
+                    ["ecs-anywhere:bastion.address", jump.address],
+                    ["ecs-anywhere:bastion.user", "root"],
+                    ["ecs-anywhere:bastion.hostKey", jump.publicHostKey],
+                ];
+                await configureSite(s, "anywhere-bastion", bed, [inner], dataDir, { entries: [hostEntry(inner, privateAddress)], config: [...bastion, ["ecs-anywhere:sshAgentSocket", agent.socket]], secrets: [] });
+                const bastionLog = path.join(s.state, "verbose-bastion-up.log");
+                const up = await s.pulumi(["up", "-s", "anywhere-bastion", "--yes", "--logtostderr", "-v=9", "--logflow"], { stderrFile: bastionLog });
+                const code = (await s.pulumi(["stack", "output", "-s", "anywhere-bastion", "activationCode", "--show-secrets"])).output.trim().split("\n").pop() ?? "";
+                for (const [place, text] of [["its -v=9 log", fs.readFileSync(bastionLog, "utf8")], ["its event log", fs.readFileSync(up.eventLog ?? "", "utf8")]]) {
+                    expect(text.includes("__pulumi-go-provider-version"), `${place} holds none of the command provider's own lines`);
+                    expect(!text.includes(keyBody), `${place} holds the SSH private key, though an agent holds it`);
+                    expect(code.length >= 20 && !text.includes(code), `${place} holds the activation code in plain text`);
+                }
+                expect(hostStep(up.steps, "create", inner.name, "verify") !== undefined && inner.installerRuns().length === 1, `${inner.name} was not registered`);
+                expect(jump.installerRuns().length === 0, "the bastion itself was registered");
+                expect(/Accepted publickey for root/.test(fs.readFileSync(path.join(jump.dir, "sshd.log"), "utf8")), "the bastion's sshd logged no login");
+                await s.pulumi(["preview", "-s", "anywhere-bastion", "--expect-no-changes"]);
+
+                await s.pulumi(["config", "set", "-s", "anywhere-bastion", "--path", "ecs-anywhere:bastion.hostKey", alpha.publicHostKey]);
+                const wrong = await s.pulumi(["up", "-s", "anywhere-bastion", "--yes"], { expectFailure: true });
+                const failed = failedOn(wrong, inner.name);
+                expect(failed !== undefined && /proxy: .*host key mismatch/.test(wrong.output), `the wrong bastion key was not refused as the proxy's:\n${tail(wrong.output, 30)}`);
+                measured.push(`a wrong bastion key failed after ${secondsToFail(wrong, failed)} s`);
+                await s.pulumi(["config", "set", "-s", "anywhere-bastion", "--path", "ecs-anywhere:bastion.hostKey", jump.publicHostKey]);
+                await s.pulumi(["preview", "-s", "anywhere-bastion", "--expect-no-changes"]);
+
+                const destroy = await s.pulumi(["destroy", "-s", "anywhere-bastion", "--yes"]);
+                expect(hostStep(destroy.steps, "delete", inner.name, "cleanup") !== undefined && registrationLeft(inner).length === 0, `${inner.name} was not cleaned: ${registrationLeft(inner).join(", ")}`);
+            } finally {
+                agent.stop();
+            }
         });
 
         await s.check("a second site anywhere-berlin on the same region stack; its destroy with the host unreachable removes all else and says which host is left", async () => {
@@ -382,8 +582,8 @@ async function main(): Promise<void> {
             };
             const plain = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"], { expectFailure: true });
             expect(plain.output.includes(`-${gamma.name}-cleanup`), `the failed destroy does not name ${gamma.name}'s clean-up:\n${tail(plain.output, 30)}`);
-            const { ecs, ssm } = deregistrationOf(plain.calls, hosts[gamma.name]);
-            expect(ecs >= 0 && ssm > ecs, `gamma was not deregistered in AWS (ECS ${ecs}, SSM ${ssm})`);
+            expectDeregisteredInOrder(plain, gamma.name, hosts[gamma.name]);
+            expect(hostStep(plain.steps, "delete", gamma.name, "cleanup", "failed") !== undefined, `the engine does not report ${gamma.name}'s clean-up as failed`);
             console.log(`    after a plain destroy: ${(await left()).map((r) => r.urn.split("::").pop()).join(", ")}`);
             const full = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes", "--continue-on-error"], { expectFailure: true });
             expect(full.output.includes(`-${gamma.name}-cleanup`), `destroy --continue-on-error does not name ${gamma.name}'s clean-up:\n${tail(full.output, 30)}`);
@@ -395,7 +595,7 @@ async function main(): Promise<void> {
             // gamma is back: destroy again cleans it and empties the stack.
             gamma.reconnect();
             const again = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"]);
-            expect(indexOf(again.calls, isCommand("delete", gamma.name, "cleanup")) >= 0, "the second destroy did not clean gamma");
+            expect(hostStep(again.steps, "delete", gamma.name, "cleanup") !== undefined, "the second destroy did not clean gamma");
             expect(registrationLeft(gamma).length === 0, `gamma still has ${registrationLeft(gamma).join(", ")}`);
             expect((await left()).length === 0, `the berlin stack still holds ${(await left()).map((r) => r.urn).join(", ")}`);
 
@@ -418,26 +618,25 @@ async function main(): Promise<void> {
             const ids = (site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>)[beta.name];
             await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1]"]);
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
-            const { ecs, ssm } = deregistrationOf(up.calls, ids);
-            const host = indexOf(up.calls, isCommand("delete", beta.name, "cleanup"));
-            expect(ecs >= 0 && ssm > ecs && host > ssm, `order ECS ${ecs}, SSM ${ssm}, host ${host}`);
+            expectDeregisteredInOrder(up, beta.name, ids);
+            expect(hostStep(up.steps, "delete", beta.name, "cleanup") !== undefined, `beta's clean-up did not finish`);
             const deregistrations = deregistrationsIn(up.calls);
             expect(deregistrations.length === 2, `expected exactly beta's two deregistrations, got ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
             expect(registrationLeft(beta).length === 0, `beta still has ${registrationLeft(beta).join(", ")}`);
             expect(registrationLeft(alpha).length === REGISTRATION_PATHS.length, "alpha lost its registration");
-            const onAlpha = up.calls.filter((c) => c.provider === "command" && c.name.includes(`-${alpha.name}-`) && ["create", "update", "delete"].includes(c.operation));
-            expect(onAlpha.length === 0, `alpha was touched: ${onAlpha.map((c) => `${c.operation} ${c.name}`).join(", ")}`);
+            expect(changedOn(up.steps, alpha.name).length === 0, `alpha was touched: ${describeSteps(changedOn(up.steps, alpha.name))}`);
         });
 
         await s.check("pulumi destroy -s anywhere: service first, then per host ECS, SSM, host; hosts left clean", async () => {
             const ids = (site.hosts as Record<string, { managedInstanceId: string; containerInstanceArn: string }>)[alpha.name];
             const destroy = await s.pulumi(["destroy", "-s", "anywhere", "--yes"]);
-            const service = indexOf(destroy.calls, (c) => c.operation === "delete" && c.type === "aws:ecs/service:Service");
-            const { ecs, ssm } = deregistrationOf(destroy.calls, ids);
-            const host = indexOf(destroy.calls, isCommand("delete", alpha.name, "cleanup"));
-            const cluster = indexOf(destroy.calls, (c) => c.operation === "delete" && c.type === "aws:ecs/cluster:Cluster");
-            expect(service >= 0 && ecs > service && ssm > ecs && host > ssm, `order service ${service}, ECS ${ecs}, SSM ${ssm}, host ${host}`);
-            expect(cluster > ecs, `the cluster (${cluster}) went before its instance was deregistered (${ecs})`);
+            const serviceDeleted = destroy.steps.find((c) => c.phase === "done" && c.op === "delete" && c.type === "aws:ecs/service:Service");
+            const registrationStarted = destroy.steps.find((c) => c.phase === "start" && c.op === "delete" && c.name.endsWith(`-${alpha.name}-registration`));
+            expect(serviceDeleted !== undefined && registrationStarted !== undefined && serviceDeleted.sequence < registrationStarted.sequence, `the service (${serviceDeleted?.sequence}) was not gone before alpha's deregistration started (${registrationStarted?.sequence})`);
+            const { registrationDeleted } = expectDeregisteredInOrder(destroy, alpha.name, ids);
+            expect(hostStep(destroy.steps, "delete", alpha.name, "cleanup") !== undefined, "alpha's clean-up did not finish");
+            const cluster = destroy.steps.find((c) => c.phase === "start" && c.op === "delete" && c.type === "aws:ecs/cluster:Cluster");
+            expect(cluster !== undefined && cluster.sequence > registrationDeleted.sequence, `the cluster's delete (${cluster?.sequence}) started before its instance was deregistered (${registrationDeleted.sequence})`);
             expect(registrationLeft(alpha).length === 0, `alpha still has ${registrationLeft(alpha).join(", ")}`);
         });
 
@@ -446,6 +645,25 @@ async function main(): Promise<void> {
             const alive = liveResources(path.join(s.state, "standins"));
             expect(alive.length === 0, `still alive: ${alive.map((r) => `${r.type} ${r.name}`).join(", ")}`);
         });
+
+        await s.check("README, the anywhere stack by hand: every command of the session as written (region up, hosts up, anywhere up, stack output --show-secrets, destroy both, hosts down)", async () => {
+            const state = path.join(s.state, "by-hand");
+            let outputs = "";
+            try {
+                for (const line of shellBlock(path.join(ROOT, "README.md"), "### The anywhere stack by hand")) {
+                    if (line.startsWith("export E2E_STATE=")) continue;
+                    const result = await s.shell(line, { env: { E2E_STATE: state } });
+                    expect(result.status === 0, `\`${line}\` exited ${result.status}:\n${tail(result.output, 20)}`);
+                    if (line.includes("stack output -s anywhere --show-secrets")) outputs = result.output;
+                }
+            } finally {
+                // Hosts left running by a failed line go with it.
+                if (fs.existsSync(path.join(state, "hosts", "ready.json"))) await s.shell("bash e2e/sandbox.sh hosts down", { env: { E2E_STATE: state } });
+            }
+            expect(/activationCode\s+[A-Za-z0-9+/=]{20,}/.test(outputs), `stack output --show-secrets shows no activation code:\n${tail(outputs, 20)}`);
+            expect(/host-1[\s\S]*managedInstanceId[\s\S]*mi-[0-9a-f]{17}/.test(outputs) || /"host-1"/.test(outputs), `the outputs show no registered host-1:\n${tail(outputs, 20)}`);
+            expect(!fs.existsSync(path.join(state, "hosts", "ready.json")), "the hosts still run after hosts down");
+        });
     } catch (error) {
         console.log(`e2e: aborted: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         s.failed++;
@@ -453,6 +671,7 @@ async function main(): Promise<void> {
         await bed.cleanUp();
         if (s.failed === 0 && !process.env.E2E_KEEP) fs.rmSync(s.state, { recursive: true, force: true });
         else console.log(`e2e: state kept in ${s.state} (run.log, calls.jsonl, backend/)`);
+        if (measured.length > 0) console.log(`e2e: measured through the real command provider: ${measured.join("; ")}`);
         console.log(`e2e: ${s.passed} passed, ${s.failed} failed`);
         if (s.failed > 0) exitCode = 1;
     }

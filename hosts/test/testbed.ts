@@ -27,6 +27,18 @@ export function testBedUnavailable(): string | undefined {
     return undefined;
 }
 
+/** Test hosts one process runs at once at most (each takes a /30 of 10.213.0.0/16; other processes' beside them). */
+export const MAX_HOSTS_PER_PROCESS = 64;
+
+/** The /30 link of host slot `index` (0 to 63) of this process: its gateway (`.1` of the /30) and address (`.2`). */
+export function linkAddresses(index: number, pid = process.pid): { gateway: string; address: string } {
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_HOSTS_PER_PROCESS) throw new Error(`host slots are 0 to ${MAX_HOSTS_PER_PROCESS - 1}, not ${index}`);
+    // Processes take different blocks of slots (256 blocks of 64 /30s), by pid.
+    const base = ((pid % 256) * MAX_HOSTS_PER_PROCESS + index) * 4;
+    const octets = (last: number) => `10.213.${base >> 8}.${(base & 255) + last}`;
+    return { gateway: octets(1), address: octets(2) };
+}
+
 export interface HostOptions {
     /** Whether the host runs "systemd" (has /run/systemd/system). Default true. */
     readonly systemd?: boolean;
@@ -36,9 +48,29 @@ export interface HostOptions {
     readonly dataDir?: boolean;
     /** The host keys its sshd serves, the first one being `publicHostKey`. Default ["ed25519"]. */
     readonly hostKeyTypes?: readonly HostKeyType[];
+    /**
+     * A host reached only through this one (a bastion): a private link joins the two, and the
+     * host's `privateAddress` answers on it alone.
+     */
+    readonly behind?: TestHost;
 }
 
-export type HostKeyType = "ed25519" | "ecdsa" | "rsa";
+/** Host key types a test host can serve: `ecdsa` is nistp256, `ecdsa384` and `ecdsa521` the larger curves. */
+export type HostKeyType = "ed25519" | "ecdsa" | "ecdsa384" | "ecdsa521" | "rsa";
+
+/** `ssh-keygen` arguments that make a key of `type`. */
+function keygenArguments(type: HostKeyType): string[] {
+    switch (type) {
+        case "ecdsa384":
+            return ["-t", "ecdsa", "-b", "384"];
+        case "ecdsa521":
+            return ["-t", "ecdsa", "-b", "521"];
+        case "rsa":
+            return ["-t", "rsa", "-b", "2048"];
+        default:
+            return ["-t", type];
+    }
+}
 
 export interface RunResult {
     readonly status: number | null;
@@ -53,6 +85,8 @@ export class TestHost {
     readonly dir: string;
     readonly dataDir: string;
     readonly installerLog: string;
+    /** With `behind`: the address the host answers on over its private link to the bastion (and nowhere else). */
+    readonly privateAddress?: string;
     private sshd?: ChildProcess;
 
     constructor(
@@ -62,8 +96,9 @@ export class TestHost {
         readonly options: HostOptions,
     ) {
         this.namespace = `eatest${process.pid % 100000}h${index}`;
-        this.address = `10.213.${index}.2`;
-        this.gateway = `10.213.${index}.1`;
+        ({ address: this.address, gateway: this.gateway } = linkAddresses(index));
+        // The private link reuses the host's /30 in 10.214.0.0/16, which nothing else routes.
+        if (options.behind) this.privateAddress = this.address.replace(/^10\.213\./, "10.214.");
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `ecs-anywhere-host-${name}-`));
         this.dataDir = path.join(this.dir, "data");
         this.installerLog = path.join(this.dir, "installer-invocations.log");
@@ -105,6 +140,17 @@ export class TestHost {
         sh("ip", "netns", "exec", this.namespace, "ip", "addr", "add", `${this.address}/30`, "dev", "eth0");
         sh("ip", "netns", "exec", this.namespace, "ip", "link", "set", "eth0", "up");
         sh("ip", "netns", "exec", this.namespace, "ip", "link", "set", "lo", "up");
+        const bastion = this.options.behind;
+        if (bastion && this.privateAddress) {
+            // A veth pair between the two namespaces: the bastion reaches the host, nobody else does.
+            const bastionSide = this.privateAddress.replace(/\.(\d+)$/, (_, last: string) => `.${Number(last) - 1}`);
+            sh("ip", "link", "add", `eab${process.pid % 10000}h${this.index}`, "netns", this.namespace, "type", "veth", "peer", "name", `to${this.index}`, "netns", bastion.namespace);
+            sh("ip", "netns", "exec", this.namespace, "ip", "link", "set", `eab${process.pid % 10000}h${this.index}`, "name", "bastion0");
+            sh("ip", "netns", "exec", this.namespace, "ip", "addr", "add", `${this.privateAddress}/30`, "dev", "bastion0");
+            sh("ip", "netns", "exec", this.namespace, "ip", "link", "set", "bastion0", "up");
+            sh("ip", "netns", "exec", bastion.namespace, "ip", "addr", "add", `${bastionSide}/30`, "dev", `to${this.index}`);
+            sh("ip", "netns", "exec", bastion.namespace, "ip", "link", "set", `to${this.index}`, "up");
+        }
 
         for (const top of ["etc", "usr", "var"]) {
             fs.mkdirSync(path.join(this.dir, top, "upper"), { recursive: true });
@@ -117,13 +163,14 @@ export class TestHost {
         if (this.options.dataDir !== false) fs.mkdirSync(this.dataDir);
 
         for (const type of this.hostKeyTypes) {
-            execFileSync("ssh-keygen", ["-q", "-t", type, ...(type === "rsa" ? ["-b", "2048"] : []), "-N", "", "-f", path.join(this.dir, `ssh_host_${type}_key`)]);
+            execFileSync("ssh-keygen", ["-q", ...keygenArguments(type), "-N", "", "-f", path.join(this.dir, `ssh_host_${type}_key`)]);
         }
         fs.writeFileSync(path.join(this.dir, "authorized_keys"), fs.readFileSync(`${this.bed.clientKey}.pub`));
         fs.writeFileSync(
             path.join(this.dir, "sshd_config"),
             [
                 `ListenAddress ${this.address}`,
+                ...(this.privateAddress ? [`ListenAddress ${this.privateAddress}`] : []),
                 "Port 22",
                 ...this.hostKeyTypes.map((type) => `HostKey ${path.join(this.dir, `ssh_host_${type}_key`)}`),
                 `PidFile ${path.join(this.dir, "sshd.pid")}`,
@@ -198,6 +245,25 @@ export class TestHost {
         this.sshd?.kill("SIGTERM");
     }
 
+    /** Lets the holder of `publicKey` (`ssh-ed25519 AAAA...`) log in as root too. */
+    authorize(publicKey: string): void {
+        fs.appendFileSync(path.join(this.dir, "authorized_keys"), `${publicKey.trim()}\n`);
+    }
+
+    /**
+     * Takes the host's own link down, as a powered-off or rebooting machine: nothing answers its
+     * address (a dial waits for the neighbour lookup to give up), unlike `disconnect`, which fails at once.
+     */
+    powerOff(): void {
+        execFileSync("ip", ["netns", "exec", this.namespace, "ip", "link", "set", "eth0", "down"], { stdio: ["ignore", "ignore", "pipe"] });
+    }
+
+    /** Brings the link back after `powerOff` (the routes that used it too). */
+    powerOn(): void {
+        execFileSync("ip", ["netns", "exec", this.namespace, "ip", "link", "set", "eth0", "up"], { stdio: ["ignore", "ignore", "pipe"] });
+        if (this !== this.bed.hosts[0]) spawnSync("ip", ["netns", "exec", this.namespace, "ip", "route", "replace", `${this.bed.sharedGateway}/32`, "via", this.gateway]);
+    }
+
     private unreachable = false;
 
     /** Takes the host off the network as seen from here (connections fail at once: no route to host), its sshd still running. */
@@ -222,8 +288,12 @@ export class TestHost {
         for (const pid of pids) spawnSync("kill", ["-9", pid]);
         spawnSync("ip", ["netns", "del", this.namespace]);
         fs.rmSync(this.dir, { recursive: true, force: true });
+        slotsInUse.delete(this.index);
     }
 }
+
+/** Host slots (addresses, namespace names) taken by this process's hosts, of any bed. */
+const slotsInUse = new Set<number>();
 
 /** The stand-in installer and AWS endpoints, served on each host's link address only. */
 export class TestBed {
@@ -242,7 +312,11 @@ export class TestBed {
     }
 
     async addHost(name: string, options: HostOptions = {}): Promise<TestHost> {
-        const host = new TestHost(this, name, this.hosts.length + 1 + ((process.pid % 50) * 5), options);
+        if (options.behind && !this.hosts.includes(options.behind)) throw new Error(`${name}: its bastion ${options.behind.name} is not a host of this bed`);
+        const slot = [...Array(MAX_HOSTS_PER_PROCESS).keys()].find((i) => !slotsInUse.has(i));
+        if (slot === undefined) throw new Error(`this process already runs ${MAX_HOSTS_PER_PROCESS} test hosts, the most it can`);
+        slotsInUse.add(slot);
+        const host = new TestHost(this, name, slot, options);
         this.hosts.push(host);
         await host.start();
         await this.serve(host.gateway);
