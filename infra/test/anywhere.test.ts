@@ -614,6 +614,9 @@ describe("remote commands quote every value", () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecs-anywhere-quote-"));
         fs.writeFileSync(path.join(dir, "common.sh"), "set -eu\n");
         for (const step of HOST_STEPS) fs.writeFileSync(path.join(dir, `${step}.sh`), 'for v in HOST_NAME REGION CLUSTER DATA_DIR; do printf "%s=%s\\0" "$v" "${!v-}"; done\n');
+        // A host's passwordless sudo, which the line calls when run by a user other than root: it takes only `-n` and logs each call.
+        fs.mkdirSync(path.join(dir, "bin"));
+        fs.writeFileSync(path.join(dir, "bin", "sudo"), `#!/bin/sh\n[ "$1" = -n ] || { echo "sudo stand-in: -n expected first: $*" >&2; exit 64; }\nshift\necho "$1" >>${shellQuote(path.join(dir, "sudo-calls"))}\nexec "$@"\n`, { mode: 0o755 });
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -623,15 +626,17 @@ describe("remote commands quote every value", () => {
         assert.throws(() => shellQuote("a\0b"), /NUL/);
     });
 
-    it("a host or cluster named `a'b; touch /tmp/pwned` arrives intact and runs nothing", () => {
+    it("a host or cluster named `a'b; touch /tmp/pwned` arrives intact and runs nothing (as root, or through `sudo -n` as another user)", () => {
         for (const step of HOST_STEPS) {
             const line = remoteScriptCommand(step, { HOST_NAME: hostile, REGION: hostile, CLUSTER: hostile, DATA_DIR: hostile }, dir);
             // Run as the SSH server would: the remote user's shell gets the line with -c.
-            const out = execFileSync("sh", ["-c", line], { env: { PATH: process.env.PATH ?? "" } }).toString();
+            const out = execFileSync("sh", ["-c", line], { env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}` } }).toString();
             const env = Object.fromEntries(out.split("\0").filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
             assert.deepEqual(env, { HOST_NAME: hostile, REGION: hostile, CLUSTER: hostile, DATA_DIR: hostile }, step);
         }
         assert.deepEqual(fs.readdirSync("/tmp").filter((name) => name.startsWith("pwned-quote")), []);
+        const sudoCalls = fs.existsSync(path.join(dir, "sudo-calls")) ? fs.readFileSync(path.join(dir, "sudo-calls"), "utf8") : "";
+        assert.equal(sudoCalls, process.getuid?.() === 0 ? "" : "env\n".repeat(HOST_STEPS.length), "sudo -n exactly when not root");
     });
 
     it("rejects variable names that are not plain identifiers", () => {

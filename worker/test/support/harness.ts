@@ -3,7 +3,7 @@
  * dead-letter queue, temporary data folders, and an SQS client pointed at the emulator.
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -132,6 +132,69 @@ export function buildWorker(): void {
     built = true;
 }
 
+/** The folder Node loads package `name` from when it is required in `from`, or undefined. */
+function findPackage(name: string, from: string): string | undefined {
+    for (let dir = from; ; dir = path.dirname(dir)) {
+        const folder = path.join(dir, "node_modules", name);
+        if (fs.existsSync(path.join(folder, "package.json"))) return folder;
+        if (dir === ROOT || dir === path.dirname(dir)) return undefined;
+    }
+}
+
+/** The folders of the packages the worker needs at run time: its dependencies and theirs. */
+function productionPackages(): string[] {
+    type Manifest = { dependencies?: object; optionalDependencies?: object; peerDependencies?: object };
+    const found = new Set<string>();
+    const pending: Array<{ from: string; name: string; optional: boolean }> = [];
+    const want = (from: string) => {
+        const manifest = JSON.parse(fs.readFileSync(path.join(from, "package.json"), "utf8")) as Manifest;
+        for (const name of Object.keys(manifest.dependencies ?? {})) pending.push({ from, name, optional: false });
+        for (const name of Object.keys({ ...manifest.optionalDependencies, ...manifest.peerDependencies })) pending.push({ from, name, optional: true });
+    };
+    want(path.join(ROOT, "worker"));
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+        const folder = findPackage(next.name, next.from);
+        if (folder === undefined && next.optional) continue;
+        if (folder === undefined) throw new Error(`${next.name}, needed by ${path.relative(ROOT, next.from)}, is not installed: run \`npm ci\``);
+        if (found.has(folder)) continue;
+        found.add(folder);
+        want(folder);
+    }
+    return [...found];
+}
+
+let staged: string | undefined;
+/**
+ * A copy of the compiled worker and the packages it needs, at the same paths relative to the copy
+ * as to the checkout, in a new folder every user may enter. A process run as another uid (the
+ * image's 10001) cannot load them from a checkout inside a private folder (`mktemp -d` and many
+ * home folders are mode 0700). Made once per test process, removed when it exits.
+ */
+export function stagedWorker(): string {
+    if (staged !== undefined) return staged;
+    buildWorker();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecs-anywhere-worker-"));
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.cpSync(path.join(ROOT, "worker", "dist"), path.join(dir, "worker", "dist"), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, "worker", "package.json"), path.join(dir, "worker", "package.json"));
+    // A package's own node_modules holds only what it needs: those come as packages in their own right.
+    for (const folder of productionPackages()) fs.cpSync(folder, path.join(dir, path.relative(ROOT, folder)), { recursive: true, filter: (from) => from === folder || path.basename(from) !== "node_modules" });
+    fs.chmodSync(dir, 0o755); // mkdtemp makes it 0700; what is inside keeps the checkout's modes
+    staged = dir;
+    return dir;
+}
+
+/** Why a process run as `uid` cannot start node on the staged worker here, or undefined if it can. */
+export function uidCannotRunWorker(uid: number): string | undefined {
+    const needs = [
+        { what: "node", where: process.execPath, fix: "install node where every user may run it (e.g. /usr/local/bin)" },
+        { what: "the temporary folder", where: os.tmpdir(), fix: "set TMPDIR to a folder every user may enter, e.g. /tmp" },
+    ];
+    // access(2) as that uid: every folder on the way must let it through.
+    const unreachable = needs.find(({ where }) => spawnSync("test", ["-x", where], { uid, gid: uid, cwd: "/" }).status !== 0);
+    return unreachable && `uid ${uid} cannot reach ${unreachable.what} at ${unreachable.where} (a folder on the way is closed to other users): ${unreachable.fix}`;
+}
+
 export interface WorkerProcessExit {
     code: number | null;
     signal: NodeJS.Signals | null;
@@ -147,15 +210,20 @@ export interface WorkerProcess {
 
 /**
  * Starts `script` (default the worker) as a child process with `env` (plus PATH and the dummy
- * credentials); `uid` runs it as that user (and group), `prefix` runs it under a wrapper command.
+ * credentials); `uid` runs it as that user (and group), from the staged copy (`stagedWorker`),
+ * `prefix` runs it under a wrapper command.
  */
 export function startWorkerProcess(env: Record<string, string>, options: { script?: string; uid?: number; prefix?: string[] } = {}): WorkerProcess {
-    const node = [process.execPath, "--no-deprecation", "--no-warnings", options.script ?? WORKER_MAIN];
+    const script = options.script ?? WORKER_MAIN;
+    const asUser = options.uid === undefined ? undefined : { uid: options.uid, gid: options.uid, cwd: stagedWorker() };
+    const file = asUser === undefined ? script : path.join(asUser.cwd, path.relative(ROOT, script));
+    if (!fs.existsSync(file)) throw new Error(`no ${file}: only the compiled worker (worker/dist) is staged for another uid`);
+    const node = [process.execPath, "--no-deprecation", "--no-warnings", file];
     const [command, ...args] = [...(options.prefix ?? []), ...node];
     const child = spawn(command, args, {
         env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, ...env },
         stdio: ["ignore", "pipe", "pipe"],
-        ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+        ...asUser,
     });
     let stdout = "";
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
