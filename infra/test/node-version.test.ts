@@ -11,8 +11,8 @@ describe("the Pulumi program on an older Node.js", () => {
             console.log("      SKIPPED: no Node.js older than 22.13 is installed to load the program under (worker/test/node-version.test.ts tests the check)");
             this.skip();
         }
-        // Loaded as the language host loads it: infra/index.ts required, compiled on the fly.
-        const run = runTraced(older, ["--import", "tsx", path.join("infra", "index.ts")], REPOSITORY_ROOT);
+        // Loaded as the language host loads it: infra/index.ts required (CommonJS), compiled on the fly.
+        const run = runTraced(older, ["--require", "tsx/cjs", path.join("infra", "index.ts")], REPOSITORY_ROOT);
         assert.notEqual(run.status, 0, "the program loaded");
         assert.match(run.stderr, new RegExp(`Error: Node\\.js ${older.version.slice(1).replace(/\./g, "\\.")} is too old: the Pulumi program needs Node\\.js 22\\.13 or newer`));
         const loaded = run.loaded.map((file) => path.relative(REPOSITORY_ROOT, file));
