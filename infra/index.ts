@@ -3,6 +3,8 @@
  * deployment, `anywhere`/`anywhere-<site>` the hosts that stretch it. The returned record is
  * the stack's outputs.
  */
+// First: refuses an old Node.js before anything that may break on it loads.
+import "./node-check";
 import * as pulumi from "@pulumi/pulumi";
 import { anywhereProgram } from "./anywhere";
 import { regionProgram } from "./region";

@@ -2,8 +2,10 @@
  * Entry point: reads the environment, builds the SQS client, runs the worker, and stops it
  * cleanly on SIGTERM/SIGINT (ECS sends SIGTERM and waits 30 s before SIGKILL).
  * Exit codes: 0 after a clean stop, 2 for a bad setting, 3 for folders that are not usable at
- * start (nothing received), 1 for anything else.
+ * start (nothing received), 1 for anything else (a Node.js too old among them).
  */
+// First: refuses an old Node.js before anything that may break on it loads.
+import "./node-check";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { describeError } from "./errors";
 import { FolderError } from "./folders";
