@@ -5,4 +5,10 @@
 import { nodeVersionProblem } from "../worker/src/node-version";
 
 const problem = nodeVersionProblem(process.version, "the Pulumi program");
-if (problem) throw new Error(problem);
+if (problem) {
+    const error = new Error(problem);
+    // No frames, as for every error the user fixes (validate.ts, UserError): the SDK formats the
+    // error with util.inspect, which loops on Node 20 and 22 over frames mapped into @pulumi's sources.
+    error.stack = `Error: ${problem}`;
+    throw error;
+}

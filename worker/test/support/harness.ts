@@ -184,15 +184,32 @@ export function stagedWorker(): string {
     return dir;
 }
 
+/** access(2) as `uid`: whether it may run (or pass through) `file`, every folder on the way included. */
+function uidReaches(uid: number, file: string): boolean {
+    return spawnSync("test", ["-x", file], { uid, gid: uid, cwd: "/" }).status === 0;
+}
+
+/**
+ * The node a process run as `uid` starts: this one where that uid reaches it, else a copy of it
+ * beside the staged worker (Node.js from .cache/node in a private checkout, nvm in a private home).
+ */
+function nodeFor(uid: number): string {
+    if (uidReaches(uid, process.execPath)) return process.execPath;
+    const copy = path.join(stagedWorker(), "bin", "node");
+    if (!fs.existsSync(copy)) {
+        fs.mkdirSync(path.dirname(copy), { recursive: true });
+        fs.copyFileSync(process.execPath, copy);
+        fs.chmodSync(copy, 0o755);
+    }
+    return copy;
+}
+
 /** Why a process run as `uid` cannot start node on the staged worker here, or undefined if it can. */
 export function uidCannotRunWorker(uid: number): string | undefined {
-    const needs = [
-        { what: "node", where: process.execPath, fix: "install node where every user may run it (e.g. /usr/local/bin)" },
-        { what: "the temporary folder", where: os.tmpdir(), fix: "set TMPDIR to a folder every user may enter, e.g. /tmp" },
-    ];
-    // access(2) as that uid: every folder on the way must let it through.
-    const unreachable = needs.find(({ where }) => spawnSync("test", ["-x", where], { uid, gid: uid, cwd: "/" }).status !== 0);
-    return unreachable && `uid ${uid} cannot reach ${unreachable.what} at ${unreachable.where} (a folder on the way is closed to other users): ${unreachable.fix}`;
+    const temporary = os.tmpdir();
+    if (!uidReaches(uid, temporary)) return `uid ${uid} cannot reach the temporary folder at ${temporary} (a folder on the way is closed to other users): set TMPDIR to a folder every user may enter, e.g. /tmp`;
+    const node = nodeFor(uid);
+    return uidReaches(uid, node) ? undefined : `uid ${uid} cannot run node at ${node}: set TMPDIR to a folder every user may enter, e.g. /tmp`;
 }
 
 export interface WorkerProcessExit {
@@ -218,7 +235,7 @@ export function startWorkerProcess(env: Record<string, string>, options: { scrip
     const asUser = options.uid === undefined ? undefined : { uid: options.uid, gid: options.uid, cwd: stagedWorker() };
     const file = asUser === undefined ? script : path.join(asUser.cwd, path.relative(ROOT, script));
     if (!fs.existsSync(file)) throw new Error(`no ${file}: only the compiled worker (worker/dist) is staged for another uid`);
-    const node = [process.execPath, "--no-deprecation", "--no-warnings", file];
+    const node = [options.uid === undefined ? process.execPath : nodeFor(options.uid), "--no-deprecation", "--no-warnings", file];
     const [command, ...args] = [...(options.prefix ?? []), ...node];
     const child = spawn(command, args, {
         env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, ...env },
