@@ -26,7 +26,7 @@ make_seal_key() {
     (
         umask 077
         mkdir -p "$SEAL_DIR"
-        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$SEAL_KEY.partial" 2>/dev/null ||
+        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$SEAL_KEY.partial" 2>/dev/null ||
             fatal "openssl could not make a key in $SEAL_DIR" "check that $SEAL_DIR is writable and openssl works (openssl version)"
         mv "$SEAL_KEY.partial" "$SEAL_KEY"
     )

@@ -5,14 +5,14 @@
  * `pulumi up` and `preview` show one tree per host, so a failed step reads as that host's step.
  * Hosts do not depend on each other: Pulumi runs them in parallel.
  *
- * On destroy the order is: registration (AWS side), verify, data, install, seal, cleanup (host
- * side), preflight. The cluster, the activation and the role wait on install, which runs nothing on
+ * On destroy the order is: registration (AWS side), verify, then install, seal and cleanup (host
+ * side) and, beside them, data; preflight last. The cluster, the activation and the role wait on install, which runs nothing on
  * delete, and not on cleanup: a host that cannot be reached fails only its own cleanup, and
  * `pulumi destroy --continue-on-error` removes everything else.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsAccess } from "./aws-access";
+import type { AwsAccess } from "./aws-credentials";
 import type { BastionConfig, HostConfig } from "./config";
 import { HostRegistration } from "./deregister";
 import { cleanupCommand, installCommand, installedAs, installInput, parseSealKey, parseVerifyOutput, preflightCommand, prepareDataCommand, sealCommand, verifyCommand, type HostStepSettings } from "./host-commands";
@@ -193,7 +193,9 @@ export class ManagedHost extends pulumi.ComponentResource {
             },
             this.installOptions,
         );
-        this.data = new command.remote.Command(`${name}-data`, { ...common, create: prepareDataCommand({ hostName: host.name, dataDir: settings.dataDir }), triggers: dataTriggers }, childOptions(this, { dependsOn: [this.install] }));
+        // The folders need no agent: made beside seal and install (a step less on each host's path),
+        // once preflight found the data folder.
+        this.data = new command.remote.Command(`${name}-data`, { ...common, create: prepareDataCommand({ hostName: host.name, dataDir: settings.dataDir }), triggers: dataTriggers }, childOptions(this, { dependsOn: [this.preflight] }));
         // Verify is told the id install reported: when install registers the host again (a host
         // that lost its registration, at a new activation or a replaced install), verify re-runs
         // and the registration follows the new ids, deregistering the old ones.

@@ -16,7 +16,7 @@ import { HOST_STEPS, remoteScriptCommand, shellQuote } from "../anywhere/remote-
 import { SEALED_PREFIX } from "../anywhere/seal";
 import { keyProtection } from "../anywhere/ssh-key";
 import { regionProgram } from "../region/index";
-import { ConfigError } from "../validate";
+import { ConfigError } from "../config";
 import { exampleConfig, readerOf } from "./support/example-config";
 import { dependencyClosure, isSecret as isSecretOutput, MOCK_REGION, MOCK_SEAL_KEY, ofType, only, mockSshKey, promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, TEST_SSH_KEY as TEST_KEY, type RecordedResource } from "./support/mocks";
 
@@ -229,6 +229,14 @@ describe("anywhere stack", function () {
             const commands = ofType("command:remote:Command");
             assert.equal(commands.length, 2 * 6);
             for (const command of commands) assert.equal(command.inputs.addPreviousOutputInEnv, false, `${command.urn}: addPreviousOutputInEnv is ${command.inputs.addPreviousOutputInEnv}`);
+        });
+        it("makes the data folders beside seal and install (after preflight), and verifies once both are done", () => {
+            for (const name of Object.keys(deployment.hosts)) {
+                const step = (suffix: string) => `ecs-anywhere-anywhere-${name}-${suffix}`;
+                const data = dependencyClosure(step("data"));
+                assert.ok(data.has(step("preflight")) && !data.has(step("install")) && !data.has(step("seal")), `${name}: data waits for ${[...data].join(", ")}`);
+                assert.ok(dependencyClosure(step("verify")).has(step("data")) && dependencyClosure(step("verify")).has(step("install")));
+            }
         });
         it("registers hosts in parallel: no host waits for another", () => {
             for (const [name, host] of Object.entries(deployment.hosts)) {
