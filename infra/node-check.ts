@@ -7,7 +7,7 @@ import { nodeVersionProblem } from "../worker/src/node-version";
 const problem = nodeVersionProblem(process.version, "the Pulumi program");
 if (problem) {
     const error = new Error(problem);
-    // No frames, as for every error the user fixes (validate.ts, UserError): the SDK formats the
+    // No frames, as for every error the user fixes (config.ts, UserError): the SDK formats the
     // error with util.inspect, which loops on Node 20 and 22 over frames mapped into @pulumi's sources.
     error.stack = `Error: ${problem}`;
     throw error;

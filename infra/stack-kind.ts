@@ -1,4 +1,4 @@
-import { UserError } from "./validate";
+import { UserError } from "./config";
 
 /** Which program a stack runs, from its name. */
 export type StackKind = "region" | "anywhere";

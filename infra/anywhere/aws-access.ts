@@ -17,53 +17,12 @@
  * `forbiddenAccountIds` are left to the aws provider (the deregistration checks the one account
  * that registered the host instead).
  *
- * Turning them into credentials is ./aws-credentials.ts, apart because it runs inside the
- * serialized dynamic provider.
+ * What it reads them into (`AwsAccess`), and turning that into credentials, is ./aws-credentials.ts,
+ * apart because it runs inside the serialized dynamic provider: this file reads settings into it,
+ * that one never imports this.
  */
-import { ConfigError, REGION_PATTERN } from "../validate";
-import { parseValue, pulumiConfigReader, type ConfigReader } from "../region/config";
-import { withoutUndefined } from "./aws-credentials";
-
-/** One entry of `aws:assumeRoles` (the aws provider's fields; `duration` turned into seconds). */
-export interface AwsAssumeRole {
-    readonly roleArn: string;
-    readonly sessionName?: string;
-    readonly externalId?: string;
-    readonly durationSeconds?: number;
-    readonly policy?: string;
-    readonly policyArns?: readonly string[];
-    readonly sourceIdentity?: string;
-    readonly tags?: Readonly<Record<string, string>>;
-    readonly transitiveTagKeys?: readonly string[];
-}
-
-/** `aws:assumeRoleWithWebIdentity` (token given, or read from its file when the host is deleted). */
-export interface AwsWebIdentity {
-    readonly roleArn: string;
-    readonly sessionName?: string;
-    readonly webIdentityToken?: string;
-    readonly webIdentityTokenFile?: string;
-    readonly durationSeconds?: number;
-    readonly policy?: string;
-    readonly policyArns?: readonly string[];
-}
-
-/** The stack's AWS access settings, as far as the AWS SDK can honour them. All optional: none set is the SDK's default chain. */
-export interface AwsAccess {
-    readonly profile?: string;
-    readonly sharedConfigFiles?: readonly string[];
-    readonly sharedCredentialsFiles?: readonly string[];
-    /** Static keys (`aws:accessKey`, `aws:secretKey`, `aws:token`): secret; HostRegistration records them as one. */
-    readonly accessKey?: string;
-    readonly secretKey?: string;
-    readonly token?: string;
-    readonly assumeRoleWithWebIdentity?: AwsWebIdentity;
-    readonly assumeRoles?: readonly AwsAssumeRole[];
-    /** Region of the STS calls (assume role, caller identity). Default: the host's region. */
-    readonly stsRegion?: string;
-    /** Custom endpoints from `aws:endpoints` (LocalStack and the like). */
-    readonly endpoints?: { readonly ecs?: string; readonly ssm?: string; readonly sts?: string };
-}
+import { ConfigError, parseValue, pulumiConfigReader, REGION_PATTERN, type ConfigReader } from "../config";
+import { withoutUndefined, type AwsAccess, type AwsAssumeRole, type AwsWebIdentity } from "./aws-credentials";
 
 export const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 /** Session names STS accepts. */

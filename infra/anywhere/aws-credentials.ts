@@ -1,12 +1,52 @@
 /**
- * The credentials of the hosts' deregistration at destroy, from the stack's AWS settings
- * (./aws-access.ts) as recorded with each registration.
+ * The stack's AWS settings as recorded with each registration (`AwsAccess`, read from the config by
+ * ./aws-access.ts), and the credentials of the hosts' deregistration at destroy made from them.
  *
  * This runs inside the dynamic provider, which Pulumi serializes into the state as code: a module
  * a provider function uses is captured whole, so this one imports nothing at run time (only types)
  * and `require`s the SDK inside its functions.
  */
-import type { AwsAccess } from "./aws-access";
+
+/** One entry of `aws:assumeRoles` (the aws provider's fields; `duration` turned into seconds). */
+export interface AwsAssumeRole {
+    readonly roleArn: string;
+    readonly sessionName?: string;
+    readonly externalId?: string;
+    readonly durationSeconds?: number;
+    readonly policy?: string;
+    readonly policyArns?: readonly string[];
+    readonly sourceIdentity?: string;
+    readonly tags?: Readonly<Record<string, string>>;
+    readonly transitiveTagKeys?: readonly string[];
+}
+
+/** `aws:assumeRoleWithWebIdentity` (token given, or read from its file when the host is deleted). */
+export interface AwsWebIdentity {
+    readonly roleArn: string;
+    readonly sessionName?: string;
+    readonly webIdentityToken?: string;
+    readonly webIdentityTokenFile?: string;
+    readonly durationSeconds?: number;
+    readonly policy?: string;
+    readonly policyArns?: readonly string[];
+}
+
+/** The stack's AWS access settings, as far as the AWS SDK can honour them. All optional: none set is the SDK's default chain. */
+export interface AwsAccess {
+    readonly profile?: string;
+    readonly sharedConfigFiles?: readonly string[];
+    readonly sharedCredentialsFiles?: readonly string[];
+    /** Static keys (`aws:accessKey`, `aws:secretKey`, `aws:token`): secret; HostRegistration records them as one. */
+    readonly accessKey?: string;
+    readonly secretKey?: string;
+    readonly token?: string;
+    readonly assumeRoleWithWebIdentity?: AwsWebIdentity;
+    readonly assumeRoles?: readonly AwsAssumeRole[];
+    /** Region of the STS calls (assume role, caller identity). Default: the host's region. */
+    readonly stsRegion?: string;
+    /** Custom endpoints from `aws:endpoints` (LocalStack and the like). */
+    readonly endpoints?: { readonly ecs?: string; readonly ssm?: string; readonly sts?: string };
+}
 
 /** Session name when the config gives none: shows in CloudTrail who deregistered the host. */
 export const DEFAULT_SESSION_NAME = "ecs-anywhere-deregistration";

@@ -4,8 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { LogFileNames } from "../../worker/src/options";
-import { NAMESPACE, parseValue, pulumiConfigReader, type ConfigReader } from "../region/config";
-import { ConfigError, oneOf, wholeNumber } from "../validate";
+import { ConfigError, configKey as key, flag, oneOf, parseValue, pulumiConfigReader, wholeNumber, type ConfigReader } from "../config";
 import { HostKeyError, parseHostKey, pinInstructions } from "./host-key";
 import { keyProtection } from "./ssh-key";
 
@@ -74,10 +73,6 @@ const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 const ADDRESS = /^[A-Za-z0-9.:-]{1,253}$/;
 
-function key(name: string): string {
-    return `${NAMESPACE}:${name}`;
-}
-
 interface Endpoint {
     readonly name?: string;
     readonly address: string;
@@ -121,8 +116,7 @@ function endpoint(where: string, raw: unknown, requireName: boolean): Endpoint {
             throw new ConfigError(`${where}.hostKey`, entry.hostKey, `${who}: ${error.message}`);
         }
     }
-    const insecure = entry.insecureIgnoreHostKey ?? false;
-    if (typeof insecure !== "boolean") throw new ConfigError(`${where}.insecureIgnoreHostKey`, insecure, "set it to true or false");
+    const insecure = flag(`${where}.insecureIgnoreHostKey`, entry.insecureIgnoreHostKey, false);
     if (insecure && hostKey !== undefined) {
         throw new ConfigError(`${where}.insecureIgnoreHostKey`, insecure, `${who} has a hostKey, which is checked: remove insecureIgnoreHostKey (or the hostKey, to skip the check)`);
     }
@@ -255,8 +249,7 @@ export function loadAnywhereConfig(
     };
     const ssmEndpoint = endpointUrl("ssmEndpoint", "SSM");
     const ecsEndpoint = endpointUrl("ecsEndpoint", "ECS");
-    const reregister = get("reregister") ?? false;
-    if (typeof reregister !== "boolean") throw new ConfigError(key("reregister"), reregister, "set it to true or false");
+    const reregister = flag(key("reregister"), get("reregister"), false);
 
     return {
         regionStack,

@@ -10,8 +10,8 @@
  * of every host). After the check, already gone is fine.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { holdsSecrets, type AwsAccess } from "./aws-access";
-import { credentialPlan, credentialsFromPlan, describeCredentials, sdkCredentialFactories, type CredentialFactories } from "./aws-credentials";
+import { holdsSecrets } from "./aws-access";
+import { credentialPlan, credentialsFromPlan, describeCredentials, sdkCredentialFactories, type AwsAccess, type CredentialFactories } from "./aws-credentials";
 
 /** What to deregister. */
 export interface HostRegistrationTarget {

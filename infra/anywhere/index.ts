@@ -7,8 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { REGION_OUTPUTS } from "../region/index";
-import { pulumiConfigReader, type ConfigReader } from "../region/config";
-import { UserError } from "../validate";
+import { pulumiConfigReader, UserError, type ConfigReader } from "../config";
 import { workerContainerDefinition } from "../worker-task";
 import { activationWindow, registrationLimit } from "./activation";
 import { readAwsAccess } from "./aws-access";

@@ -2,17 +2,8 @@
  * The region stack's settings (namespace `ecs-anywhere`, plus `aws:region`), typed, defaulted in
  * one place and validated before any resource is created.
  */
-import * as pulumi from "@pulumi/pulumi";
 import type { LogFileNames } from "../../worker/src/options";
-import { ConfigError, matching, oneOf, REGION_PATTERN, wholeNumber } from "../validate";
-
-export const NAMESPACE = "ecs-anywhere";
-
-/** Reads a raw config value by full key (`ecs-anywhere:cpu`, `aws:region`); tests pass their own. */
-export type ConfigReader = (fullKey: string) => string | undefined;
-
-/** Raw values from the stack's config (secrets decrypted: callers must not print them). */
-export const pulumiConfigReader: ConfigReader = (fullKey) => pulumi.runtime.getConfig(fullKey);
+import { ConfigError, configKey as key, flag, matching, oneOf, parseValue, pulumiConfigReader, REGION_PATTERN, wholeNumber, type ConfigReader } from "../config";
 
 export interface RegionConfig {
     /** `aws:region`. */
@@ -67,25 +58,6 @@ export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
     4096: Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
 };
 
-/** Parses a config value the way `pulumi config set` stores it (strings; numbers and booleans as text). */
-export function parseValue(raw: string | undefined): unknown {
-    if (raw === undefined) return undefined;
-    try {
-        return JSON.parse(raw);
-    } catch {
-        return raw;
-    }
-}
-
-function key(name: string): string {
-    return `${NAMESPACE}:${name}`;
-}
-
-function boolean(fullKey: string, value: unknown, fallback: boolean): boolean {
-    if (value === undefined) return fallback;
-    if (typeof value !== "boolean") throw new ConfigError(fullKey, value, "set it to true or false");
-    return value;
-}
 
 export function loadRegionConfig(read: ConfigReader = pulumiConfigReader): RegionConfig {
     const get = (name: string) => parseValue(read(key(name)));
@@ -131,14 +103,14 @@ export function loadRegionConfig(read: ConfigReader = pulumiConfigReader): Regio
         region,
         maxReceiveCount,
         logRetentionDays: retention as number,
-        privateSubnets: boolean(key("privateSubnets"), get("privateSubnets"), false),
+        privateSubnets: flag(key("privateSubnets"), get("privateSubnets"), false),
         vpcCidr,
         desiredCount,
         cpu,
         memory,
         cpuArchitecture: oneOf(key("cpuArchitecture"), get("cpuArchitecture") ?? "ARM64", ["ARM64", "X86_64"] as const),
         logFileNames: oneOf(key("logFileNames"), get("logFileNames") ?? "plain", ["plain", "hash", "off"] as const),
-        enableExecuteCommand: boolean(key("enableExecuteCommand"), get("enableExecuteCommand"), false),
+        enableExecuteCommand: flag(key("enableExecuteCommand"), get("enableExecuteCommand"), false),
         ...(typeof alarmEmail === "string" && alarmEmail !== "" ? { alarmEmail } : {}),
         // Up to 14 days: the longest a message can stay in an SQS queue.
         maxMessageAgeMinutes: wholeNumber(key("maxMessageAgeMinutes"), get("maxMessageAgeMinutes") ?? 30, 1, 14 * 24 * 60),

@@ -6,7 +6,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { WorkAlarms } from "./alarms";
-import { loadRegionConfig, type ConfigReader, pulumiConfigReader, scalesWithBacklog } from "./config";
+import { pulumiConfigReader, type ConfigReader } from "../config";
+import { loadRegionConfig, scalesWithBacklog } from "./config";
 import { Network } from "./network";
 import { WorkQueue } from "./queue";
 import { WorkerImage } from "./registry";

@@ -8,8 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "node:assert/strict";
 import { loadSerializedProvider } from "../../test-support/serialized-provider";
-import { holdsSecrets, readAwsAccess, type AwsAccess } from "../anywhere/aws-access";
-import { credentialPlan, credentialsFromPlan, DEFAULT_SESSION_NAME, describeCredentials, memoizeCredentials, type CredentialFactories, type CredentialProvider } from "../anywhere/aws-credentials";
+import { holdsSecrets, readAwsAccess } from "../anywhere/aws-access";
+import { credentialPlan, credentialsFromPlan, DEFAULT_SESSION_NAME, describeCredentials, memoizeCredentials, type AwsAccess, type CredentialFactories, type CredentialProvider } from "../anywhere/aws-credentials";
 import {
     deleteRegistration,
     deregisterHost,
@@ -21,7 +21,7 @@ import {
     type DeregistrationApi,
     type HostRegistrationProps,
 } from "../anywhere/deregister";
-import { ConfigError } from "../validate";
+import { ConfigError } from "../config";
 import { readerOf } from "./support/example-config";
 import { ofType, settle, setupMocks } from "./support/mocks";
 

@@ -8,7 +8,7 @@ import { alarmKeyPolicy } from "../region/alarms";
 import { subnetCidr } from "../region/network";
 import { backlogSteps, MAX_STEPS } from "../region/scaling";
 import { EXEC_ACTIONS, WORKER_QUEUE_ACTIONS } from "../region/roles";
-import { ConfigError } from "../validate";
+import { ConfigError } from "../config";
 import { WORKER_UID } from "../worker-task";
 import { exampleConfig, readerOf } from "./support/example-config";
 import { ofType, only, promiseOf, recorded, settle, setupMocks, type RecordedResource } from "./support/mocks";
