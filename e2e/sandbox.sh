@@ -67,8 +67,8 @@ trap cleanup EXIT
 
 # The plugins, once per PULUMI_HOME (again when the stand-ins or the real providers change).
 stamp="$state/home/.standins-installed"
-if [ ! -f "$stamp" ] || [ -n "$(find "$root/e2e/standins" "$bin/" -newer "$stamp" -print -quit)" ]; then
-    "${tsx[@]}" "$root/e2e/standins/install-plugins.ts" "$state/home" >&2
+if [ ! -f "$stamp" ] || [ -n "$(find "$root/e2e/standins" "$root/e2e/lib/install-plugins.ts" "$bin/" -newer "$stamp" -print -quit)" ]; then
+    "${tsx[@]}" "$root/e2e/lib/install-plugins.ts" "$state/home" >&2
     touch "$stamp"
 fi
 

@@ -12,7 +12,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { MAX_HOSTS_PER_PROCESS, TestBed } from "../hosts/test/testbed";
-import { configureSite, expect, REGION, Sandbox, sandboxUnavailable, type EngineStep } from "./sandbox-runner";
+import type { EngineStep } from "./lib/engine-log";
+import { configureSite, expect, REGION, Sandbox, sandboxUnavailable } from "./lib/sandbox";
 
 /** The most steps in flight at once (started, not yet done or failed), by event order. */
 export function maxInFlight(steps: readonly EngineStep[]): number {

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TestBed, testBedUnavailable, MAX_HOSTS_PER_PROCESS } from "../hosts/test/testbed";
-import { hostEntry, siteSettings } from "./sandbox-runner";
+import { hostEntry, siteSettings } from "./lib/sandbox";
 
 /** What `serve` writes once its hosts answer; `up` prints it. */
 export interface TestHostsReady {

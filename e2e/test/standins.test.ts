@@ -26,7 +26,7 @@ import { ACCOUNT_ID, awsProvider } from "../standins/aws";
 import { readCallLog } from "../standins/call-log";
 import { dockerBuildProvider } from "../standins/docker-build";
 import { inertProvider, isSecret, SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, type PropertyMap } from "../standins/inert";
-import { installStandins, requiredPlugins } from "../standins/install-plugins";
+import { installStandins, requiredPlugins } from "../lib/install-plugins";
 import { liveResources } from "../standins/records";
 
 const REGION = "eu-west-1";

@@ -1,17 +1,19 @@
 /**
- * What the end-to-end scenario and the scale run share: a project copy and a state folder, one
- * command at a time through `e2e/sandbox.sh`, each command's output kept in `run.log` and the
- * stand-ins' calls it caused returned with it; named checks counted for the closing line.
+ * The sandbox from a test's side, what the e2e story, the scale run and the test hosts share: a
+ * project copy and a state folder, one command at a time through `e2e/sandbox.sh` (the only door),
+ * each command's output kept in `run.log`, returned with the stand-ins' calls it caused and the
+ * engine's record of its resource steps; how a site on test hosts is configured.
  */
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { testBedUnavailable, type TestBed, type TestHost } from "../hosts/test/testbed";
-import { shellQuote } from "../infra/anywhere/remote-script";
-import { readCallLog, type CallRecord } from "./standins/call-log";
+import { testBedUnavailable, type TestBed, type TestHost } from "../../hosts/test/testbed";
+import { shellQuote } from "../../infra/anywhere/remote-script";
+import { readCallLog, type CallRecord } from "../standins/call-log";
+import { readEngineSteps, type EngineStep } from "./engine-log";
 
-export const ROOT = path.resolve(__dirname, "..");
+export const ROOT = path.resolve(__dirname, "..", "..");
 export const BIN = path.join(ROOT, ".cache", "pulumi", "bin");
 export const REGION = "eu-west-1";
 /** Files of the repository a copy of the project needs; the copy keeps the checkout's stack files untouched. */
@@ -30,85 +32,11 @@ export interface RunResult {
     readonly seconds: number;
 }
 
-/** One resource step as the engine reports it in its event log. */
-export interface EngineStep {
-    /** The engine's sequence number: the order steps started and ended in. */
-    readonly sequence: number;
-    /** `start` (resourcePreEvent), `done` (resOutputsEvent) or `failed` (resOpFailedEvent). */
-    readonly phase: "start" | "done" | "failed";
-    /** `create`, `update`, `delete`, `replace`, `create-replacement`, `delete-replaced`, `same`, `read`... */
-    readonly op: string;
-    readonly urn: string;
-    readonly type: string;
-    /** The resource's logical name (last part of the URN). */
-    readonly name: string;
-    /** When the engine reported it (Unix seconds). */
-    readonly timestamp: number;
-}
-
-interface StepPayload {
-    readonly metadata: { op: string; urn: string; type: string };
-    /** Set on the steps of a preview (the one `up` runs before it acts, too). */
-    readonly planning?: boolean;
-}
-
-interface EngineEventLine {
-    readonly sequence: number;
-    readonly timestamp: number;
-    readonly resourcePreEvent?: StepPayload;
-    readonly resOutputsEvent?: StepPayload;
-    readonly resOpFailedEvent?: StepPayload;
-}
-
-/** The resource steps the engine carried out (not those it only planned) in its event log (`pulumi up --event-log <file>`). */
-export function readEngineSteps(file: string): EngineStep[] {
-    if (!fs.existsSync(file)) return [];
-    const steps: EngineStep[] = [];
-    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-        if (!line.trim()) continue;
-        const event = JSON.parse(line) as EngineEventLine;
-        const [phase, payload] = event.resourcePreEvent
-            ? (["start", event.resourcePreEvent] as const)
-            : event.resOutputsEvent
-              ? (["done", event.resOutputsEvent] as const)
-              : event.resOpFailedEvent
-                ? (["failed", event.resOpFailedEvent] as const)
-                : [undefined, undefined];
-        if (!phase || payload.planning) continue;
-        const { op, urn, type } = payload.metadata;
-        steps.push({ sequence: event.sequence, phase, op, urn, type, name: urn.split("::").pop() ?? "", timestamp: event.timestamp });
-    }
-    return steps.sort((a, b) => a.sequence - b.sequence);
-}
-
-/** Operations that change a resource (anything but `same`, `read`, `refresh`). */
-const CHANGING = new Set(["create", "update", "delete", "replace", "create-replacement", "delete-replaced", "discard-replaced", "import", "import-replacement", "remove-pending-replace"]);
-
-/**
- * The steps that changed something and finished or failed (each resource step once); the stack
- * itself and the provider instances (`pulumi:*`) are the engine's own, not something touched.
- */
-export function changed(steps: readonly EngineStep[]): EngineStep[] {
-    return steps.filter((step) => step.phase !== "start" && CHANGING.has(step.op) && !step.type.startsWith("pulumi:"));
-}
-
-/** `op name` of each step, for messages. */
-export function describeSteps(steps: readonly EngineStep[]): string {
-    return steps.map((step) => `${step.op} ${step.name}`).join(", ") || "nothing";
-}
-
-/** The first step of `host`'s `step` resource with operation `op` and phase `phase`, or undefined. */
-export function hostStep(steps: readonly EngineStep[], op: string, host: string, step: string, phase: EngineStep["phase"] = "done"): EngineStep | undefined {
-    return steps.find((s) => s.phase === phase && s.op === op && s.type === "command:remote:Command" && s.name.endsWith(`-${host}-${step}`));
-}
-
 export class Sandbox {
     readonly state = fs.mkdtempSync(path.join(os.tmpdir(), "ecs-anywhere-e2e-"));
     readonly project = path.join(this.state, "project");
     readonly runLog = path.join(this.state, "run.log");
     readonly callLog = path.join(this.state, "calls.jsonl");
-    passed = 0;
-    failed = 0;
     private commands = 0;
 
     constructor() {
@@ -168,20 +96,6 @@ export class Sandbox {
     async outputs(stack: string, showSecrets = false): Promise<Record<string, unknown>> {
         const result = await this.pulumi(["stack", "output", "-s", stack, "--json", ...(showSecrets ? ["--show-secrets"] : [])]);
         return JSON.parse(result.output.slice(result.output.indexOf("{"))) as Record<string, unknown>;
-    }
-
-    async check(name: string, body: () => Promise<void>): Promise<boolean> {
-        process.stdout.write(`\n- ${name}\n`);
-        try {
-            await body();
-            this.passed++;
-            process.stdout.write(`  ok: ${name}\n`);
-            return true;
-        } catch (error) {
-            this.failed++;
-            process.stdout.write(`  FAILED: ${name}\n${indent(error instanceof Error ? error.message : String(error))}\n`);
-            return false;
-        }
     }
 }
 
@@ -243,9 +157,10 @@ export interface SiteOptions {
  * does: the example file's hosts replaced, the test bed's settings, the private key as a secret.
  */
 export async function configureSite(sandbox: Sandbox, stack: string, bed: TestBed, hosts: readonly TestHost[], dataDir: string, options: SiteOptions = {}): Promise<void> {
-    // As the README says for a new site: the example file copied first (it carries aws:region), then the stack made.
+    // As the docs say for a new site: the example file copied first (it carries aws:region), then the
+    // stack made. The checkout's: the project copy's Pulumi.anywhere.yaml is the anywhere stack's own by now.
     const file = path.join(sandbox.project, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) fs.copyFileSync(path.join(sandbox.project, "Pulumi.anywhere.yaml"), file);
+    if (!fs.existsSync(file)) fs.copyFileSync(path.join(ROOT, "Pulumi.anywhere.yaml"), file);
     await sandbox.pulumi(["stack", "init", stack]);
     await sandbox.pulumi(["config", "rm", "-s", stack, "ecs-anywhere:hosts"]);
     const entries = options.entries ?? hosts.map((host) => hostEntry(host));

@@ -1,5 +1,5 @@
 /**
- * `tsx e2e/standins/install-plugins.ts <PULUMI_HOME>`: installs the stand-ins as the resource
+ * `tsx e2e/lib/install-plugins.ts <PULUMI_HOME>`: installs the stand-ins as the resource
  * plugins the program's SDKs ask for, so that the engine runs them and downloads nothing.
  *
  * Every package in node_modules (nested ones too: the Node.js language host reports those as
@@ -180,7 +180,7 @@ function launcher(plugin: RequiredPlugin, entry: string, args: readonly string[]
     const extra = args.map(shellQuote).join(" ");
     const lines = [
         "#!/bin/sh",
-        `# Stand-in for the ${plugin.name} resource plugin v${plugin.version}, written by e2e/standins/install-plugins.ts.`,
+        `# Stand-in for the ${plugin.name} resource plugin v${plugin.version}, written by e2e/lib/install-plugins.ts.`,
         `# Runs ${path.relative(REPOSITORY_ROOT, entry)}${args.length ? ` ${args.join(" ")}` : ""}; stdout carries nothing but the port it serves on.`,
         `E2E_STANDIN_PLUGIN_NAME=${shellQuote(plugin.name)}`,
         `E2E_STANDIN_PLUGIN_VERSION=${shellQuote(plugin.version)}`,
@@ -288,7 +288,7 @@ export function ambientPlugins(names: readonly string[], searchPath = process.en
 if (require.main === module) {
     const [home, ...rest] = process.argv.slice(2);
     if (!home || rest.some((arg) => arg !== "--no-compile")) {
-        process.stderr.write("usage: tsx e2e/standins/install-plugins.ts <PULUMI_HOME> [--no-compile]\n");
+        process.stderr.write("usage: tsx e2e/lib/install-plugins.ts <PULUMI_HOME> [--no-compile]\n");
         process.exit(2);
     }
     const [major, minor] = process.versions.node.split(".").map(Number);
