@@ -650,7 +650,7 @@ async function main(): Promise<void> {
             const state = path.join(s.state, "by-hand");
             let outputs = "";
             try {
-                for (const line of shellBlock(path.join(ROOT, "README.md"), "### The anywhere stack by hand")) {
+                for (const line of shellBlock(path.join(ROOT, "docs", "offline-engine.md"), "## The anywhere stack by hand")) {
                     if (line.startsWith("export E2E_STATE=")) continue;
                     const result = await s.shell(line, { env: { E2E_STATE: state } });
                     expect(result.status === 0, `\`${line}\` exited ${result.status}:\n${tail(result.output, 20)}`);
