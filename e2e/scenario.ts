@@ -1,5 +1,5 @@
 /**
- * `npm run e2e`: the documented commands under the real Pulumi engine, the real command provider
+ * `npm run e2e`: the documented commands (README.md, docs/) under the real Pulumi engine, the real command provider
  * and the real Node.js language host, as a user lives them (model: pulumi/pulumi's ProgramTest).
  * The story below is the lifecycle as data: one step a block, what the user does with the checks
  * of it beside it, and the stacks each step must leave settled (a `preview --expect-no-changes`
@@ -624,11 +624,11 @@ const story = [
     }),
 
     // --- the documented session by hand ---------------------------------------------------------
-    step<World>("README, the anywhere stack by hand: every command of the session as written (region up, hosts up, anywhere up, stack output --show-secrets, destroy both, hosts down)", async ({ s }) => {
+    step<World>("docs/offline-engine.md, the anywhere stack by hand: every command of the session as written (region up, hosts up, anywhere up, stack output --show-secrets, destroy both, hosts down)", async ({ s }) => {
         const state = path.join(s.state, "by-hand");
         let outputs = "";
         try {
-            for (const line of shellBlock(path.join(ROOT, "README.md"), "### The anywhere stack by hand")) {
+            for (const line of shellBlock(path.join(ROOT, "docs", "offline-engine.md"), "## The anywhere stack by hand")) {
                 if (line.startsWith("export E2E_STATE=")) continue;
                 const result = await s.shell(line, { env: { E2E_STATE: state } });
                 expect(result.status === 0, `\`${line}\` exited ${result.status}:\n${tail(result.output, 20)}`);

@@ -29,5 +29,5 @@ export function nodeVersionProblem(version: string, program: string, minimum: st
     }
     const shown = need[2] === 0 ? `${need[0]}.${need[1]}` : need.join(".");
     const what = have ? `Node.js ${have.join(".")} is too old` : `cannot read the Node.js version ${JSON.stringify(version)}`;
-    return `${what}: ${program} needs Node.js ${shown} or newer (README.md, "Node.js versions", lists the tested ones). Fix: install Node.js ${shown} or newer, an LTS release, put its node first on PATH, and try again.`;
+    return `${what}: ${program} needs Node.js ${shown} or newer (docs/testing.md, "Node.js versions", lists the tested ones). Fix: install Node.js ${shown} or newer, an LTS release, put its node first on PATH, and try again.`;
 }
