@@ -1,6 +1,6 @@
 /**
- * `npm run e2e`: the documented commands (README.md, docs/) under the real Pulumi engine, the real command provider
- * and the real Node.js language host, as a user lives them (model: pulumi/pulumi's ProgramTest).
+ * `npm run e2e`: the documented commands (README.md, docs/) under the real Pulumi engine, the
+ * real command provider and the real Node.js language host, as a user lives them (model: pulumi/pulumi's ProgramTest).
  * The story below is the lifecycle as data: one step a block, what the user does with the checks
  * of it beside it, and the stacks each step must leave settled (a `preview --expect-no-changes`
  * follows it). Every command goes through `e2e/sandbox.sh`; hosts are real sshd hosts in network
