@@ -1,10 +1,11 @@
 /**
  * `npm run bench [-- --quick] [--node=/path/to/node] [--baseline=/other/worker/dist/main.js
- * --baseline-flags="--flag ..."]`: how close the worker gets to what the queue allows, beside the
- * alternatives (and another build of the worker, to compare under the same conditions), on one
- * SQS emulator (fauxqs, in this process, loopback only) and real files. Each worker under test is
- * a child process (of `--node`, default the node running the bench), so its peak memory (VmHWM)
- * and its startup are its own.
+ * --baseline-flags="--flag ..."] [--focus] [--rounds=N]`: how close the worker gets to what the
+ * queue allows, beside the alternatives (and another build of the worker, to compare under the
+ * same conditions), on one SQS emulator (fauxqs, in this process, loopback only) and real files.
+ * Each worker under test is a child process (of `--node`, default the node running the bench), so
+ * its peak memory (VmHWM) and its startup are its own. `--focus` measures only the worker, the
+ * baseline and the ceiling the worker is held to; `--rounds` sets the rounds (default 3).
  * Two links: loopback, and a WAN-like link of about 50 ms round trip (a proxy that holds each
  * chunk 25 ms each way; `tc netem` is not available here).
  */
@@ -30,6 +31,8 @@ export interface Contender {
     /** The ceiling the worker is held to ("vs ceiling"): its loops and pipelined deletes, no file work. */
     readonly isReference?: boolean;
     readonly isWalkthrough?: boolean;
+    /** The worker of this checkout, or the baseline build (what `--focus` keeps beside the reference). */
+    readonly isWorker?: boolean;
 }
 
 export interface Measurement {
@@ -55,7 +58,7 @@ interface Baseline {
 }
 
 function contenders(node: string, wanLoops: number, baseline?: Baseline): Contender[] {
-    const worker = { messages: { loopback: 10_000, wan: 5_000 } };
+    const worker = { messages: { loopback: 10_000, wan: 5_000 }, isWorker: true };
     return [
         { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], ...worker },
         ...(baseline ? [{ label: "baseline worker (--baseline)", command: [node, ...baseline.flags, baseline.main], ...worker }] : []),
@@ -211,7 +214,7 @@ function table(results: Measurement[], link: "loopback" | "wan", reference: stri
         `|---|---:|---:|---:|---:|---:|${withStartup ? "---:|" : ""}---:|`,
         ...rows.map(
             (r) =>
-                `| ${r.label}${r.complete ? "" : " (INCOMPLETE)"} | ${r.messages} | ${r.perSecond.toFixed(0)}${r.spread ? `; ${r.spread[0].toFixed(0)}–${r.spread[1].toFixed(0)}` : ""} | ${((100 * r.perSecond) / ceiling).toFixed(0)}% | ${(r.perSecond / walkthrough).toFixed(1)}x | ${r.peakRssMb.toFixed(1)} |${withStartup ? startup(r) : ""} ${r.cpuMsPer1000.toFixed(0)} |`,
+                `| ${r.label}${r.complete ? "" : " (INCOMPLETE)"} | ${r.messages} | ${r.perSecond.toFixed(0)}${r.spread ? `; ${r.spread[0].toFixed(0)}–${r.spread[1].toFixed(0)}` : ""} | ${((100 * r.perSecond) / ceiling).toFixed(0)}% | ${Number.isNaN(walkthrough) ? "–" : `${(r.perSecond / walkthrough).toFixed(1)}x`} | ${r.peakRssMb.toFixed(1)} |${withStartup ? startup(r) : ""} ${r.cpuMsPer1000.toFixed(0)} |`,
         ),
     ];
     return lines.join("\n");
@@ -225,6 +228,10 @@ function medianOf(values: readonly number[]): number {
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
     const quick = args.includes("--quick");
+    const focus = args.includes("--focus");
+    const roundsArg = args.find((arg) => arg.startsWith("--rounds="))?.slice("--rounds=".length);
+    const roundCount = roundsArg === undefined ? (quick ? 1 : 3) : Number(roundsArg);
+    if (!Number.isInteger(roundCount) || roundCount < 1) throw new Error(`--rounds: expected a whole number of at least 1, got ${JSON.stringify(roundsArg)}`);
     const node = args.find((arg) => arg.startsWith("--node="))?.slice("--node=".length) ?? process.execPath;
     const scale = quick ? 0.1 : 1;
     const wanLoops = 16;
@@ -242,11 +249,11 @@ async function main(): Promise<void> {
     try {
         for (const link of ["loopback", "wan"] as const) {
             const endpoint = link === "loopback" ? emulator.endpoint : proxy.url;
-            const all = contenders(node, wanLoops, baseline).filter((contender) => contender.messages[link] > 0);
+            const all = contenders(node, wanLoops, baseline).filter((contender) => contender.messages[link] > 0 && (!focus || contender.isWorker || contender.isReference));
             const rounds = new Map<string, Measurement[]>();
             const startups = new Map<string, number[]>();
             // Every contender is measured once a round, so drift on this shared machine hits all alike.
-            for (let round = 0; round < (quick ? 1 : 3); round++) {
+            for (let round = 0; round < roundCount; round++) {
                 for (const contender of all) {
                     const count = Math.max(20, Math.round(contender.messages[link] * scale));
                     process.stdout.write(`${link}: ${contender.label}, ${count} messages${round > 0 ? `, round ${round + 1}` : ""}... `);
