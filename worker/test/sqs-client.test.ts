@@ -9,10 +9,11 @@ type Resolve = typeof ReceiveMessageCommand.prototype.resolveMiddleware;
 /** Counts how often the SDK resolves the middleware stack of each command class while `body` runs. */
 async function countingResolutions<T>(body: (counts: Map<string, number>) => Promise<T>): Promise<T> {
     const counts = new Map<string, number>();
-    const originals: Array<[{ prototype: { resolveMiddleware: Resolve } }, Resolve]> = [];
-    for (const command of [ReceiveMessageCommand, DeleteMessageBatchCommand] as unknown as Array<{ name: string; prototype: { resolveMiddleware: Resolve } }>) {
+    const commands = [ReceiveMessageCommand, DeleteMessageBatchCommand] as unknown as Array<{ name: string; prototype: { resolveMiddleware: Resolve } }>;
+    // The method may be inherited: put back exactly what each prototype had of its own.
+    const owned = commands.map((command) => Object.getOwnPropertyDescriptor(command.prototype, "resolveMiddleware"));
+    for (const command of commands) {
         const original = command.prototype.resolveMiddleware;
-        originals.push([command, original]);
         command.prototype.resolveMiddleware = function (this: unknown, ...args: Parameters<Resolve>) {
             counts.set(command.name, (counts.get(command.name) ?? 0) + 1);
             return original.apply(this as never, args);
@@ -21,7 +22,11 @@ async function countingResolutions<T>(body: (counts: Map<string, number>) => Pro
     try {
         return await body(counts);
     } finally {
-        for (const [command, original] of originals) command.prototype.resolveMiddleware = original;
+        commands.forEach((command, i) => {
+            const descriptor = owned[i];
+            if (descriptor) Object.defineProperty(command.prototype, "resolveMiddleware", descriptor);
+            else delete (command.prototype as Partial<{ resolveMiddleware: Resolve }>).resolveMiddleware;
+        });
     }
 }
 
