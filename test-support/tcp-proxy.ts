@@ -10,6 +10,8 @@ export interface TcpProxyOptions {
     readonly targetPort: number;
     /** Milliseconds each chunk is held before it is passed on, in each direction. Default 0. */
     readonly delayMs?: number;
+    /** Sees each chunk a client sends as it arrives (the benchmark times a worker's first request). */
+    readonly onClientData?: (chunk: Buffer) => void;
 }
 
 export interface TcpProxy {
@@ -67,6 +69,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
                 upstream.destroy();
             });
         }
+        if (options.onClientData) client.on("data", options.onClientData);
         relay(client, upstream, delayMs);
         relay(upstream, client, delayMs);
     });

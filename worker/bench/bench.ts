@@ -1,7 +1,11 @@
 /**
- * `npm run bench [-- --quick]`: how close the worker gets to what the queue allows, beside the
- * alternatives, on one SQS emulator (fauxqs, in this process, loopback only) and real files.
- * Each worker under test is a child process, so its peak memory (VmHWM) is its own.
+ * `npm run bench [-- --quick] [--node=/path/to/node] [--baseline=/other/worker/dist/main.js
+ * --baseline-flags="--flag ..."] [--focus] [--rounds=N]`: how close the worker gets to what the
+ * queue allows, beside the alternatives (and another build of the worker, to compare under the
+ * same conditions), on one SQS emulator (fauxqs, in this process, loopback only) and real files.
+ * Each worker under test is a child process (of `--node`, default the node running the bench), so
+ * its peak memory (VmHWM) and its startup are its own. `--focus` measures only the worker, the
+ * baseline and the ceiling the worker is held to; `--rounds` sets the rounds (default 3).
  * Two links: loopback, and a WAN-like link of about 50 ms round trip (a proxy that holds each
  * chunk 25 ms each way; `tc netem` is not available here).
  */
@@ -11,7 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startTcpProxy, type TcpProxy } from "../../test-support/tcp-proxy";
-import { WORKER_NODE_FLAGS } from "../src/options";
+import { DEFAULTS, WORKER_NODE_FLAGS } from "../src/options";
 import { createQueuePair, makeDataFolders, sqsClient, startEmulator, workerProcessEnv, type Emulator } from "../test/support/harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -24,7 +28,11 @@ export interface Contender {
     /** Message count per link, before --quick scaling. */
     readonly messages: { loopback: number; wan: number };
     readonly isCeiling?: boolean;
+    /** The ceiling the worker is held to ("vs ceiling"): its loops and pipelined deletes, no file work. */
+    readonly isReference?: boolean;
     readonly isWalkthrough?: boolean;
+    /** The worker of this checkout, or the baseline build (what `--focus` keeps beside the reference). */
+    readonly isWorker?: boolean;
 }
 
 export interface Measurement {
@@ -34,23 +42,39 @@ export interface Measurement {
     readonly seconds: number;
     readonly perSecond: number;
     readonly peakRssMb: number;
-    readonly firstReceiveMs: number;
     readonly complete: boolean;
     /** CPU time (user + system) the worker process used per 1,000 messages, in ms. */
     readonly cpuMsPer1000: number;
     /** Slowest and fastest rate over the rounds, when measured more than once. */
     readonly spread?: readonly [number, number];
+    /** Startup, process spawn to its first ReceiveMessage on the wire (loopback, empty queue): median and range. */
+    readonly startupMs?: { readonly median: number; readonly range: readonly [number, number] };
 }
 
-function contenders(wanLoops: number): Contender[] {
-    const node = process.execPath;
+/** Another build of the worker and the node flags it ran with, measured beside this one. */
+interface Baseline {
+    readonly main: string;
+    readonly flags: readonly string[];
+}
+
+function contenders(node: string, wanLoops: number, baseline?: Baseline): Contender[] {
+    const worker = { messages: { loopback: 10_000, wan: 5_000 }, isWorker: true };
     return [
-        { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], messages: { loopback: 10_000, wan: 5_000 } },
+        { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], ...worker },
+        ...(baseline ? [{ label: "baseline worker (--baseline)", command: [node, ...baseline.flags, baseline.main], ...worker }] : []),
         { label: "walkthrough loop (no sleep)", command: [node, path.join(CONTENDERS, "walkthrough.cjs")], messages: { loopback: 2_000, wan: 150 }, isWalkthrough: true },
         { label: "sqs-consumer (defaults)", command: [node, path.join(CONTENDERS, "sqs-consumer.cjs")], messages: { loopback: 2_000, wan: 150 } },
         { label: "sqs-consumer (tuned: batch 10, 4 consumers)", command: [node, path.join(CONTENDERS, "sqs-consumer.cjs")], env: { TUNED: "1", LOOPS: "4" }, messages: { loopback: 10_000, wan: 3_000 } },
         { label: "ceiling (receive-10 + delete-batch, no file work)", command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: "4" }, messages: { loopback: 10_000, wan: 5_000 }, isCeiling: true },
         { label: `ceiling, ${wanLoops} loops`, command: [node, path.join(CONTENDERS, "ceiling.cjs")], env: { LOOPS: String(wanLoops) }, messages: { loopback: 0, wan: 5_000 }, isCeiling: true },
+        {
+            label: `ceiling, ${DEFAULTS.receiveLoops} loops, deletes pipelined`,
+            command: [node, path.join(CONTENDERS, "ceiling.cjs")],
+            env: { LOOPS: String(DEFAULTS.receiveLoops), PIPELINED: "1" },
+            messages: { loopback: 10_000, wan: 5_000 },
+            isCeiling: true,
+            isReference: true,
+        },
     ];
 }
 
@@ -97,13 +121,12 @@ export async function measure(emulator: Emulator, contender: Contender, link: "l
 
         const child = spawn(contender.command[0], contender.command.slice(1), {
             stdio: ["ignore", "ignore", "inherit"],
-            env: workerProcessEnv(endpoint, queue.url, folders, { AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: "1", ...contender.env }),
+            env: workerProcessEnv(endpoint, queue.url, folders, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...contender.env }),
         });
-        const spawned = performance.now();
         let firstReceive = Number.NaN;
         let finished = Number.NaN;
         let peak = 0;
-        const deadline = spawned + timeoutMs;
+        const deadline = performance.now() + timeoutMs;
         while (performance.now() < deadline) {
             const state = emulator.server.inspectQueue(queue.name);
             const ready = state?.messages.ready.length ?? 0;
@@ -126,8 +149,43 @@ export async function measure(emulator: Emulator, contender: Contender, link: "l
         const complete = !Number.isNaN(finished) && (contender.isCeiling === true || fs.readdirSync(folders.destination).length === count);
         const end = Number.isNaN(finished) ? performance.now() : finished;
         const seconds = (end - firstReceive) / 1000;
-        return { label: contender.label, link, messages: count, seconds, perSecond: count / seconds, peakRssMb: peak, firstReceiveMs: firstReceive - spawned, complete, cpuMsPer1000: (cpu * 1000 * 1000) / count };
+        return { label: contender.label, link, messages: count, seconds, perSecond: count / seconds, peakRssMb: peak, complete, cpuMsPer1000: (cpu * 1000 * 1000) / count };
     } finally {
+        folders.remove();
+    }
+}
+
+/**
+ * Milliseconds from spawning `contender` (its entrypoint, as the image starts it) to its first
+ * ReceiveMessage request reaching the queue, on an empty queue through a proxy that only watches.
+ */
+export async function measureStartup(emulator: Emulator, contender: Contender, timeoutMs = 10_000): Promise<number> {
+    const folders = makeDataFolders("ecs-anywhere-bench-startup-");
+    let received!: (at: number) => void;
+    const firstReceive = new Promise<number>((resolve) => (received = resolve));
+    const proxy = await startTcpProxy({
+        targetPort: emulator.port,
+        onClientData: (chunk) => {
+            if (chunk.includes("AmazonSQS.ReceiveMessage")) received(performance.now());
+        },
+    });
+    try {
+        const queue = createQueuePair(emulator);
+        const spawned = performance.now();
+        const child = spawn(contender.command[0], contender.command.slice(1), {
+            stdio: ["ignore", "ignore", "inherit"],
+            env: workerProcessEnv(proxy.url, queue.url, folders, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...contender.env }),
+        });
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        let timer: NodeJS.Timeout | undefined;
+        const first = await Promise.race([firstReceive, new Promise<number>((resolve) => (timer = setTimeout(() => resolve(Number.NaN), timeoutMs)))]);
+        clearTimeout(timer);
+        child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        return first - spawned;
+    } finally {
+        await proxy.close();
         folders.remove();
     }
 }
@@ -145,27 +203,43 @@ function median(measured: Measurement[]): Measurement {
     };
 }
 
-function table(results: Measurement[], link: "loopback" | "wan"): string {
+function table(results: Measurement[], link: "loopback" | "wan", reference: string): string {
     const rows = results.filter((r) => r.link === link);
-    const ceiling = Math.max(...rows.filter((r) => r.label.startsWith("ceiling")).map((r) => r.perSecond));
+    const ceiling = rows.find((r) => r.label === reference)?.perSecond ?? Number.NaN;
     const walkthrough = rows.find((r) => r.label.startsWith("walkthrough"))?.perSecond ?? Number.NaN;
+    const withStartup = rows.some((r) => r.startupMs !== undefined);
+    const startup = (r: Measurement) => (r.startupMs ? ` ${r.startupMs.median.toFixed(0)}; ${r.startupMs.range[0].toFixed(0)}–${r.startupMs.range[1].toFixed(0)} |` : " |");
     const lines = [
-        "| worker | messages | msg/s (median; range) | vs ceiling | vs walkthrough | peak RSS (MB) | first receive (ms) | CPU ms / 1000 msgs |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        `| worker | messages | msg/s (median; range) | vs ceiling | vs walkthrough | peak RSS (MB) |${withStartup ? " startup to first receive (ms; range) |" : ""} CPU ms / 1000 msgs |`,
+        `|---|---:|---:|---:|---:|---:|${withStartup ? "---:|" : ""}---:|`,
         ...rows.map(
             (r) =>
-                `| ${r.label}${r.complete ? "" : " (INCOMPLETE)"} | ${r.messages} | ${r.perSecond.toFixed(0)}${r.spread ? `; ${r.spread[0].toFixed(0)}–${r.spread[1].toFixed(0)}` : ""} | ${((100 * r.perSecond) / ceiling).toFixed(0)}% | ${(r.perSecond / walkthrough).toFixed(1)}x | ${r.peakRssMb.toFixed(1)} | ${r.firstReceiveMs.toFixed(0)} | ${r.cpuMsPer1000.toFixed(0)} |`,
+                `| ${r.label}${r.complete ? "" : " (INCOMPLETE)"} | ${r.messages} | ${r.perSecond.toFixed(0)}${r.spread ? `; ${r.spread[0].toFixed(0)}–${r.spread[1].toFixed(0)}` : ""} | ${((100 * r.perSecond) / ceiling).toFixed(0)}% | ${Number.isNaN(walkthrough) ? "–" : `${(r.perSecond / walkthrough).toFixed(1)}x`} | ${r.peakRssMb.toFixed(1)} |${withStartup ? startup(r) : ""} ${r.cpuMsPer1000.toFixed(0)} |`,
         ),
     ];
     return lines.join("\n");
 }
 
+function medianOf(values: readonly number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+}
+
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
     const quick = args.includes("--quick");
+    const focus = args.includes("--focus");
+    const roundsArg = args.find((arg) => arg.startsWith("--rounds="))?.slice("--rounds=".length);
+    const roundCount = roundsArg === undefined ? (quick ? 1 : 3) : Number(roundsArg);
+    if (!Number.isInteger(roundCount) || roundCount < 1) throw new Error(`--rounds: expected a whole number of at least 1, got ${JSON.stringify(roundsArg)}`);
+    const node = args.find((arg) => arg.startsWith("--node="))?.slice("--node=".length) ?? process.execPath;
     const scale = quick ? 0.1 : 1;
     const wanLoops = 16;
-    console.log(`ecs-anywhere bench${quick ? " (quick)" : ""}: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+    const baselineMain = args.find((arg) => arg.startsWith("--baseline="))?.slice("--baseline=".length);
+    const baselineFlags = args.find((arg) => arg.startsWith("--baseline-flags="))?.slice("--baseline-flags=".length);
+    const baseline = baselineMain ? { main: path.resolve(baselineMain), flags: baselineFlags?.split(/\s+/).filter(Boolean) ?? [] } : undefined;
+    const nodeVersion = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
+    console.log(`ecs-anywhere bench${quick ? " (quick)" : ""}: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, workers on node ${nodeVersion} (${node}), bench on ${process.version}`);
     console.log("building the worker (npm run build -w worker)...");
     execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "worker", "tsconfig.build.json")], { stdio: "inherit" });
 
@@ -175,31 +249,46 @@ async function main(): Promise<void> {
     try {
         for (const link of ["loopback", "wan"] as const) {
             const endpoint = link === "loopback" ? emulator.endpoint : proxy.url;
-            const all = contenders(wanLoops).filter((contender) => contender.messages[link] > 0);
+            const all = contenders(node, wanLoops, baseline).filter((contender) => contender.messages[link] > 0 && (!focus || contender.isWorker || contender.isReference));
             const rounds = new Map<string, Measurement[]>();
+            const startups = new Map<string, number[]>();
             // Every contender is measured once a round, so drift on this shared machine hits all alike.
-            for (let round = 0; round < (quick ? 1 : 3); round++) {
+            for (let round = 0; round < roundCount; round++) {
                 for (const contender of all) {
                     const count = Math.max(20, Math.round(contender.messages[link] * scale));
                     process.stdout.write(`${link}: ${contender.label}, ${count} messages${round > 0 ? `, round ${round + 1}` : ""}... `);
                     const result = await measure(emulator, contender, link, count, endpoint, quick ? 20_000 : 120_000);
                     rounds.set(contender.label, [...(rounds.get(contender.label) ?? []), result]);
-                    console.log(`${result.perSecond.toFixed(0)} msg/s, peak RSS ${result.peakRssMb.toFixed(1)} MB${result.complete ? "" : " (did not finish in time)"}`);
+                    let started = "";
+                    if (link === "loopback") {
+                        // Startup three times a round: it is short, and the machine is shared.
+                        const times = [];
+                        for (let i = 0; i < 3; i++) times.push(await measureStartup(emulator, contender));
+                        startups.set(contender.label, [...(startups.get(contender.label) ?? []), ...times]);
+                        started = `, startup ${times.map((t) => t.toFixed(0)).join("/")} ms`;
+                    }
+                    console.log(`${result.perSecond.toFixed(0)} msg/s, peak RSS ${result.peakRssMb.toFixed(1)} MB${started}${result.complete ? "" : " (did not finish in time)"}`);
                 }
             }
-            for (const measured of rounds.values()) results.push(median(measured));
+            for (const [label, measured] of rounds) {
+                const times = startups.get(label);
+                results.push({ ...median(measured), ...(times ? { startupMs: { median: medianOf(times), range: [Math.min(...times), Math.max(...times)] as const } } : {}) });
+            }
         }
     } finally {
         await proxy.close();
         await emulator.stop();
     }
+    const reference = contenders(node, wanLoops).find((contender) => contender.isReference)?.label ?? "";
+    console.log(`\nWorkers on node ${nodeVersion}; "vs ceiling" is against "${reference}".`);
+    if (baseline) console.log(`Baseline worker: node ${[...baseline.flags, baseline.main].join(" ")}`);
     console.log("\nLoopback (CPU is the bound: the emulator, this process and the worker share the machine):\n");
-    console.log(table(results, "loopback"));
+    console.log(table(results, "loopback", reference));
     console.log("\nWAN-like link, 50 ms round trip (round trips x loops are the bound):\n");
-    console.log(table(results, "wan"));
+    console.log(table(results, "wan", reference));
     const out = path.join(ROOT, ".bench");
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, `bench-${quick ? "quick" : "full"}.json`), JSON.stringify(results, null, 2));
+    fs.writeFileSync(path.join(out, `bench-${quick ? "quick" : "full"}.json`), JSON.stringify({ node: nodeVersion, ...(baseline ? { baseline } : {}), results }, null, 2));
     console.log(`\nraw figures: .bench/bench-${quick ? "quick" : "full"}.json`);
 }
 

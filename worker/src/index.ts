@@ -1,5 +1,5 @@
 /** The worker as a library: what tests, the demo and the benchmark use to run it in process. */
-export { createSqsClient } from "./main";
+export { createSqsClient, resolveOnce, type SqsSender } from "./sqs-client";
 export { Worker, backoffDelay, BACKOFF, FOLDER_RECHECK, type WorkerDependencies, type WorkerStats } from "./worker";
 export { FolderCheck, FolderError, IMAGE_UID, PROBE_NAME, WORKER_SIDE_CODES, type FolderProblem } from "./folders";
 export { FileMover, type MoveOutcome, type FileSystem } from "./mover";

@@ -6,35 +6,16 @@
  */
 // First: refuses an old Node.js before anything that may break on it loads.
 import "./node-check";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { describeError } from "./errors";
 import { FolderError } from "./folders";
 import { Logger } from "./log";
 import { parseWorkerEnvironment, WorkerConfigError, type WorkerOptions } from "./options";
+import { createSqsClient } from "./sqs-client";
 import { Worker } from "./worker";
 
 function fail(code: number, event: string, fields: Record<string, unknown>): never {
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: "error", event, ...fields })}\n`);
     process.exit(code);
-}
-
-/** One client with a pool of kept-alive connections large enough for every loop plus its deletes. */
-export function createSqsClient(options: WorkerOptions): SQSClient {
-    const agent = { keepAlive: true, maxSockets: options.receiveLoops * 3 + 4 };
-    // An endpoint named in the environment (an emulator, a VPC endpoint) is used as given, so the
-    // SDK does not swap in the queue URL's host on every call (and warn each time).
-    const endpoint = process.env.AWS_ENDPOINT_URL_SQS?.trim() || process.env.AWS_ENDPOINT_URL?.trim();
-    return new SQSClient({
-        region: options.region,
-        ...(endpoint ? { endpoint } : {}),
-        requestHandler: {
-            httpAgent: agent,
-            httpsAgent: agent,
-            connectionTimeout: 5_000,
-            // A long poll holds the request for waitTimeSeconds; anything much longer is a dead link.
-            requestTimeout: (options.waitTimeSeconds + 10) * 1_000,
-        },
-    });
 }
 
 async function main(): Promise<void> {

@@ -52,12 +52,17 @@ type Staged = { readonly kind: "staged"; readonly via: "link" | "copy"; readonly
 
 export class FileMover {
     private readonly fs: FileSystem;
+    /** The folders as path prefixes ending in "/": a checked name is appended, not joined (no normalising per call). */
+    private readonly sourcePrefix: string;
+    private readonly destinationPrefix: string;
 
     constructor(
         private readonly options: MoverOptions,
         fileSystem: FileSystem = fsp,
     ) {
         this.fs = fileSystem;
+        this.sourcePrefix = folderPrefix(options.sourceDir);
+        this.destinationPrefix = folderPrefix(options.destinationDir);
     }
 
     /** Removes partial copies an interrupted worker left behind more than `olderThanMs` ago. */
@@ -146,12 +151,14 @@ export class FileMover {
         return path.join(this.options.destinationDir, PARTIAL_FOLDER);
     }
 
+    /** The source file of a name checked by `checkFileName` (no "/", not "." or ".."). */
     sourcePath(name: string): string {
-        return path.join(this.options.sourceDir, name);
+        return this.sourcePrefix + name;
     }
 
+    /** The destination file of a checked name (the suffix has no "/" either). */
     destinationPath(name: string): string {
-        return path.join(this.options.destinationDir, name + this.options.processedSuffix);
+        return this.destinationPrefix + name + this.options.processedSuffix;
     }
 
     /**
@@ -162,7 +169,7 @@ export class FileMover {
     private async stage(name: string): Promise<MoveOutcome | Staged> {
         const source = this.sourcePath(name);
         const destination = this.destinationPath(name);
-        const destinationName = path.basename(destination);
+        const destinationName = name + this.options.processedSuffix;
         if (destinationName === PARTIAL_FOLDER || destinationName === PROBE_NAME) return { kind: "rejected", reason: `its destination name ${destinationName} is the worker's own` };
         try {
             await this.fs.link(source, destination);
@@ -302,6 +309,11 @@ export class FileMover {
     private failure(step: string, name: string, messageId: string | undefined, error: unknown): MoveOutcome {
         return { kind: "failed", error: new MoveError(`${step} failed for ${JSON.stringify(name)}`, messageId, { cause: error }) };
     }
+}
+
+function folderPrefix(folder: string): string {
+    const resolved = path.resolve(folder);
+    return resolved.endsWith(path.sep) ? resolved : resolved + path.sep;
 }
 
 function sameFile(a: Pick<Stats, "dev" | "ino">, b: Pick<Stats, "dev" | "ino">): boolean {

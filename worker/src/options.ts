@@ -54,10 +54,14 @@ export const DEFAULTS = {
 } as const;
 
 /**
- * Node flags the worker runs with (image entrypoint, `npm run worker`, the benchmark): a small
- * young generation and a capped heap keep its memory near 70 MB on a 512 MB Raspberry Pi.
+ * Node flags the worker runs with (image entrypoint, `npm run worker`, the benchmark and the chaos
+ * run; a test keeps them equal): a small young generation and a capped heap; no optimizing
+ * compiler (`--max-opt=1`: interpreter and baseline code only), whose own code, compile-time
+ * memory and optimized code were 11 MB of the worker's peak RSS (the speed it costs is won back by
+ * resolving the SDK's middleware once: docs/performance.md); stack traces that name the
+ * TypeScript lines.
  */
-export const WORKER_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=48"] as const;
+export const WORKER_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=48", "--max-opt=1", "--enable-source-maps"] as const;
 
 /** The environment variables the worker reads; anything else in the environment is ignored. */
 export const ENVIRONMENT_VARIABLES = [

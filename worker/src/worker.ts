@@ -13,7 +13,6 @@ import {
     DeleteMessageBatchCommand,
     ReceiveMessageCommand,
     type Message,
-    type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { setMaxListeners } from "node:events";
 import { describeError, InvalidFileNameError, SqsCallError } from "./errors";
@@ -22,11 +21,12 @@ import { FolderCheck, type FolderProblem } from "./folders";
 import { Logger } from "./log";
 import { FileMover, type FileSystem, type MoveOutcome } from "./mover";
 import type { WorkerOptions } from "./options";
+import type { SqsSender } from "./sqs-client";
 
 /** What the worker needs from the outside world; tests inject their own. */
 export interface WorkerDependencies {
     /** The SQS client (only `send` is used). */
-    readonly sqs: Pick<SQSClient, "send">;
+    readonly sqs: SqsSender;
     /** Where log lines go. Default: JSON lines on stdout in the options' file-name mode. */
     readonly logger?: Logger;
     /** File-system calls, for fault injection. Default: node:fs/promises. */
@@ -93,7 +93,7 @@ interface Outage {
 
 export class Worker {
     readonly stats: WorkerStats = { received: 0, moved: 0, alreadyDone: 0, missing: 0, conflicts: 0, rejected: 0, failed: 0, deleted: 0, sqsErrors: 0, faults: 0, returned: 0 };
-    private readonly sqs: Pick<SQSClient, "send">;
+    private readonly sqs: SqsSender;
     private readonly logger: Logger;
     private readonly mover: FileMover;
     private readonly folders: FolderCheck;
@@ -107,6 +107,8 @@ export class Worker {
     private readonly pendingReturns = new Set<Promise<void>>();
     private readonly random: () => number;
     private readonly receiveAbort = new AbortController();
+    /** The options of every receive: the same object each time (the client resolves its stack once per signal). */
+    private readonly receiveOptions = { abortSignal: this.receiveAbort.signal };
     private readonly pendingDeletes = new Set<Promise<void>>();
     /** Files being moved right now; a stop that gives up reports them (their messages come back). */
     private movesInFlight = 0;
@@ -213,7 +215,7 @@ export class Worker {
                         VisibilityTimeout: this.options.visibilityTimeoutSeconds,
                         MessageSystemAttributeNames: ["ApproximateReceiveCount"],
                     }),
-                    { abortSignal: this.receiveAbort.signal },
+                    this.receiveOptions,
                 );
                 messages = output.Messages ?? [];
                 if (failures > 0) this.logger.info("sqs-recovered", { operation: "ReceiveMessage", afterFailures: failures });

@@ -46,11 +46,12 @@ describe("worker options", () => {
 });
 
 describe("worker runtime flags", () => {
-    it("the image entrypoint and `npm run worker` start node with WORKER_NODE_FLAGS", () => {
+    it("the image entrypoint and `npm run worker` start node with WORKER_NODE_FLAGS and nothing else", () => {
         const root = path.resolve(__dirname, "..", "..");
         const dockerfile = fs.readFileSync(path.join(root, "worker", "Dockerfile"), "utf8");
         const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
-        assert.deepEqual(entrypoint.slice(1, 1 + WORKER_NODE_FLAGS.length), [...WORKER_NODE_FLAGS]);
+        // Exactly: the benchmark and the chaos run measure what the image runs.
+        assert.deepEqual(entrypoint, ["node", ...WORKER_NODE_FLAGS, "dist/main.js"]);
         const scripts = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
         assert.ok(scripts.worker.includes(`node ${WORKER_NODE_FLAGS.join(" ")} worker/dist/main.js`), scripts.worker);
     });
