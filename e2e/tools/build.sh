@@ -13,7 +13,9 @@
 #                                  <version>`), else built from upstream's source in $E2E_VENDOR_DIR
 # Installed tools are linked, not copied. Every archive's sha256 is checked against
 # e2e/tools/vendor.sha256 before it is unpacked; the Go build info of a built tool names its
-# upstream module and version (`go version -m .cache/pulumi/bin/<tool>`).
+# upstream module (`go version -m .cache/pulumi/bin/<tool>`), and a stamp beside it
+# (`.<tool>.from`) the archive and sha256 it was built from, so a second run skips it.
+# Arguments: the tools to get, of cli, language-host and command (default: all three).
 # Environment:
 #   E2E_VENDOR_DIR          the upstream source archives (default: ../shared/vendor beside the repository)
 #   E2E_PULUMI_CLI_VERSION  the CLI version to build (default: the installed @pulumi/pulumi's, or
@@ -72,6 +74,14 @@ vendored() {
     printf '%s\n' "$file"
 }
 
+# build_tool TOOL ARCHIVE SOURCE VERSION_FLAG: go build of the package in SOURCE into $bin/TOOL with
+# -X VERSION_FLAG, and the stamp of the ARCHIVE it came from beside it.
+build_tool() {
+    (cd "$3" && go build -trimpath -ldflags "-X $4" -o "$bin/$1.partial" .)
+    mv "$bin/$1.partial" "$bin/$1"
+    stamp_of "$bin/$1" "$2" >"$bin/.$1.from"
+}
+
 # Unpacks archive $1 into a fresh $cache/src/$2; prints the folder.
 unpack() {
     local work="$cache/src/$2"
@@ -81,93 +91,107 @@ unpack() {
 }
 
 # --- the CLI ---------------------------------------------------------------------------------
-sdk="$(package_version @pulumi/pulumi)"
-if [ -n "$installed_cli" ] && cli_version="$("$installed_cli" version 2>/dev/null)" && at_least "${cli_version#v}" "$sdk"; then
-    link "$installed_cli" pulumi
-else
-    [ -z "$installed_cli" ] || info "the installed $installed_cli is ${cli_version:-of unknown version}, older than @pulumi/pulumi $sdk: building one"
-    wrapper="$root/e2e/tools/pulumi-cli"
-    pinned="$(sed -n 's#^require github.com/pulumi/pulumi/pkg/v3 v##p' "$wrapper/go.mod")"
-    want="${E2E_PULUMI_CLI_VERSION:-$sdk}"
-    if [ -L "$bin/pulumi" ]; then rm -f "$bin/pulumi"; fi
-    need_go "the pulumi CLI" "or install the Pulumi CLI (https://www.pulumi.com/docs/install/)"
-    if [ "$want" != "$pinned" ] && [ -z "${E2E_PULUMI_CLI_VERSION:-}" ] && ! go mod download "github.com/pulumi/pulumi/pkg/v3@v$want" >/dev/null 2>&1; then
-        # The proxy here does not serve every release: the wrapper's pinned one is newer than the
-        # SDK, and a CLI runs programs of older SDKs.
-        info "the Go module proxy refuses pkg/v3@v$want (the installed @pulumi/pulumi's version); building v$pinned, the wrapper's pinned release"
-        want="$pinned"
-    fi
-    if [ -x "$bin/pulumi" ] && [ "$("$bin/pulumi" version 2>/dev/null)" = "v$want" ]; then
-        info "pulumi v$want: already built"
+build_cli() {
+    sdk="$(package_version @pulumi/pulumi)"
+    if [ -n "$installed_cli" ] && cli_version="$("$installed_cli" version 2>/dev/null)" && at_least "${cli_version#v}" "$sdk"; then
+        link "$installed_cli" pulumi
     else
-        info "pulumi v$want: building from github.com/pulumi/pulumi/pkg/v3 (first build: about 5 minutes on 2 cores)"
-        work="$cache/src/pulumi-cli"
-        rm -rf "$work"; mkdir -p "$work"
-        cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$work/"
-        if [ "$want" != "$pinned" ]; then
-            (cd "$work" && go mod edit -require="github.com/pulumi/pulumi/pkg/v3@v$want" -require="github.com/pulumi/pulumi/sdk/v3@v$want" && go mod tidy)
+        [ -z "$installed_cli" ] || info "the installed $installed_cli is ${cli_version:-of unknown version}, older than @pulumi/pulumi $sdk: building one"
+        wrapper="$root/e2e/tools/pulumi-cli"
+        pinned="$(sed -n 's#^require github.com/pulumi/pulumi/pkg/v3 v##p' "$wrapper/go.mod")"
+        want="${E2E_PULUMI_CLI_VERSION:-$sdk}"
+        if [ -L "$bin/pulumi" ]; then rm -f "$bin/pulumi"; fi
+        need_go "the pulumi CLI" "or install the Pulumi CLI (https://www.pulumi.com/docs/install/)"
+        if [ "$want" != "$pinned" ] && [ -z "${E2E_PULUMI_CLI_VERSION:-}" ] && ! go mod download "github.com/pulumi/pulumi/pkg/v3@v$want" >/dev/null 2>&1; then
+            # The proxy here does not serve every release: the wrapper's pinned one is newer than the
+            # SDK, and a CLI runs programs of older SDKs.
+            info "the Go module proxy refuses pkg/v3@v$want (the installed @pulumi/pulumi's version); building v$pinned, the wrapper's pinned release"
+            want="$pinned"
         fi
-        (cd "$work" && go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$want" -o "$bin/pulumi.partial" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-        mv "$bin/pulumi.partial" "$bin/pulumi"
-        info "pulumi $("$bin/pulumi" version): built"
+        if [ -x "$bin/pulumi" ] && [ "$("$bin/pulumi" version 2>/dev/null)" = "v$want" ]; then
+            info "pulumi v$want: already built"
+        else
+            info "pulumi v$want: building from github.com/pulumi/pulumi/pkg/v3 (first build: about 5 minutes on 2 cores)"
+            work="$cache/src/pulumi-cli"
+            rm -rf "$work"; mkdir -p "$work"
+            cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$work/"
+            if [ "$want" != "$pinned" ]; then
+                (cd "$work" && go mod edit -require="github.com/pulumi/pulumi/pkg/v3@v$want" -require="github.com/pulumi/pulumi/sdk/v3@v$want" && go mod tidy)
+            fi
+            (cd "$work" && go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$want" -o "$bin/pulumi.partial" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+            mv "$bin/pulumi.partial" "$bin/pulumi"
+            info "pulumi $("$bin/pulumi" version): built"
+        fi
     fi
-fi
+}
 
 # --- the language host and the dynamic-provider launcher --------------------------------------
-host_module=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
-beside="${installed_cli:+$(dirname "$installed_cli")}"
-if [ -L "$bin/pulumi" ] && [ -x "$beside/pulumi-language-nodejs" ] && [ -x "$beside/pulumi-resource-pulumi-nodejs" ]; then
-    link "$beside/pulumi-language-nodejs" pulumi-language-nodejs
-    link "$beside/pulumi-resource-pulumi-nodejs" pulumi-resource-pulumi-nodejs
-else
-    archive="$(cd "$vendor" 2>/dev/null && find . -maxdepth 1 -name 'pulumi-language-nodejs-*.tar.gz' -printf '%f\n' | sort -V | tail -n 1)"
-    [ -n "$archive" ] || fatal "no Node.js language host: no installed Pulumi CLI carries one, and $vendor has no pulumi-language-nodejs-<version>.tar.gz to build it from (set E2E_VENDOR_DIR to the folder of upstream archives, or install the Pulumi CLI)"
-    version="${archive#pulumi-language-nodejs-}"; version="${version%.tar.gz}"
-    file="$(vendored 'pulumi-language-nodejs-*.tar.gz' "$version" "of the language host")"
-    for tool in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do [ ! -L "$bin/$tool" ] || rm -f "$bin/$tool"; done
-    if built_from pulumi-language-nodejs "$file" "$host_module" && [ -x "$bin/pulumi-resource-pulumi-nodejs" ]; then
-        info "pulumi-language-nodejs v$version: already built"
+build_language_host() {
+    host_module=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
+    beside="${installed_cli:+$(dirname "$installed_cli")}"
+    if [ -L "$bin/pulumi" ] && [ -x "$beside/pulumi-language-nodejs" ] && [ -x "$beside/pulumi-resource-pulumi-nodejs" ]; then
+        link "$beside/pulumi-language-nodejs" pulumi-language-nodejs
+        link "$beside/pulumi-resource-pulumi-nodejs" pulumi-resource-pulumi-nodejs
     else
-        need_go "the Node.js language host" "or install the Pulumi CLI (its archive carries the language host)"
-        info "pulumi-language-nodejs v$version: building from $(basename "$file") (about 30 s)"
-        work="$(unpack "$file" language-nodejs)"
-        src="$work/pulumi-$version/sdk/nodejs/cmd/pulumi-language-nodejs"
-        [ -f "$src/go.mod" ] || fatal "$file has no sdk/nodejs/cmd/pulumi-language-nodejs/go.mod: not the upstream archive this script knows"
-        # Its go.mod points pkg/v3 and sdk/v3 at the monorepo: the released modules of the same tag instead.
-        (cd "$src" &&
-            go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
-                -require "github.com/pulumi/pulumi/pkg/v3@v$version" -require "github.com/pulumi/pulumi/sdk/v3@v$version" &&
-            go mod tidy &&
-            go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" -o "$bin/pulumi-language-nodejs.partial" .)
-        mv "$bin/pulumi-language-nodejs.partial" "$bin/pulumi-language-nodejs"
-        stamp_of "$bin/pulumi-language-nodejs" "$file" >"$bin/.pulumi-language-nodejs.from"
-        install -m 0755 "$work/pulumi-$version/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
-        info "pulumi-language-nodejs v$version and its dynamic-provider launcher: built"
+        archive="$(cd "$vendor" 2>/dev/null && find . -maxdepth 1 -name 'pulumi-language-nodejs-*.tar.gz' -printf '%f\n' | sort -V | tail -n 1)"
+        [ -n "$archive" ] || fatal "no Node.js language host: no installed Pulumi CLI carries one, and $vendor has no pulumi-language-nodejs-<version>.tar.gz to build it from (set E2E_VENDOR_DIR to the folder of upstream archives, or install the Pulumi CLI)"
+        version="${archive#pulumi-language-nodejs-}"; version="${version%.tar.gz}"
+        file="$(vendored 'pulumi-language-nodejs-*.tar.gz' "$version" "of the language host")"
+        for tool in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do [ ! -L "$bin/$tool" ] || rm -f "$bin/$tool"; done
+        if built_from pulumi-language-nodejs "$file" "$host_module" && [ -x "$bin/pulumi-resource-pulumi-nodejs" ]; then
+            info "pulumi-language-nodejs v$version: already built"
+        else
+            need_go "the Node.js language host" "or install the Pulumi CLI (its archive carries the language host)"
+            info "pulumi-language-nodejs v$version: building from $(basename "$file") (about 30 s)"
+            work="$(unpack "$file" language-nodejs)"
+            src="$work/pulumi-$version/sdk/nodejs/cmd/pulumi-language-nodejs"
+            [ -f "$src/go.mod" ] || fatal "$file has no sdk/nodejs/cmd/pulumi-language-nodejs/go.mod: not the upstream archive this script knows"
+            # Its go.mod points pkg/v3 and sdk/v3 at the monorepo: the released modules of the same tag instead.
+            (cd "$src" &&
+                go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
+                    -require "github.com/pulumi/pulumi/pkg/v3@v$version" -require "github.com/pulumi/pulumi/sdk/v3@v$version" &&
+                go mod tidy)
+            build_tool pulumi-language-nodejs "$file" "$src" "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
+            install -m 0755 "$work/pulumi-$version/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
+            info "pulumi-language-nodejs v$version and its dynamic-provider launcher: built"
+        fi
     fi
-fi
+}
 
 # --- the command provider ---------------------------------------------------------------------
-command_module=github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command
-command_version="$(package_version @pulumi/command)"
-plugin="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-command-v$command_version/pulumi-resource-command"
-if [ "${E2E_TOOLS_BUILD:-}" != 1 ] && [ -x "$plugin" ] && [ "$(readlink -f "$plugin")" != "$(readlink -f "$bin/pulumi-resource-command")" ]; then
-    link "$plugin" pulumi-resource-command
-else
-    [ ! -L "$bin/pulumi-resource-command" ] || rm -f "$bin/pulumi-resource-command"
-    file="$(vendored 'pulumi-command-*-provider.tar.gz' "$command_version" "@pulumi/command declares")" ||
-        fatal "no command provider v$command_version: it is not installed (${plugin}) and $vendor has no pulumi-command-$command_version-provider.tar.gz to build it from (set E2E_VENDOR_DIR, or run \`pulumi plugin install resource command $command_version\`)"
-    if built_from pulumi-resource-command "$file" "$command_module"; then
-        info "pulumi-resource-command v$command_version: already built"
+build_command() {
+    command_module=github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command
+    command_version="$(package_version @pulumi/command)"
+    plugin="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-command-v$command_version/pulumi-resource-command"
+    if [ "${E2E_TOOLS_BUILD:-}" != 1 ] && [ -x "$plugin" ] && [ "$(readlink -f "$plugin")" != "$(readlink -f "$bin/pulumi-resource-command")" ]; then
+        link "$plugin" pulumi-resource-command
     else
-        need_go "the command provider" "or run \`pulumi plugin install resource command $command_version\`"
-        info "pulumi-resource-command v$command_version: building from $(basename "$file") (about 50 s)"
-        work="$(unpack "$file" pulumi-command)"
-        src="$work/pulumi-command-$command_version/provider"
-        [ -f "$src/go.mod" ] || fatal "$file has no pulumi-command-$command_version/provider/go.mod: its source is of another version than @pulumi/command's $command_version"
-        (cd "$src" && go build -trimpath -ldflags "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version" -o "$bin/pulumi-resource-command.partial" ./cmd/pulumi-resource-command)
-        mv "$bin/pulumi-resource-command.partial" "$bin/pulumi-resource-command"
-        stamp_of "$bin/pulumi-resource-command" "$file" >"$bin/.pulumi-resource-command.from"
-        info "pulumi-resource-command v$command_version: built"
+        [ ! -L "$bin/pulumi-resource-command" ] || rm -f "$bin/pulumi-resource-command"
+        file="$(vendored 'pulumi-command-*-provider.tar.gz' "$command_version" "@pulumi/command declares")" ||
+            fatal "no command provider v$command_version: it is not installed (${plugin}) and $vendor has no pulumi-command-$command_version-provider.tar.gz to build it from (set E2E_VENDOR_DIR, or run \`pulumi plugin install resource command $command_version\`)"
+        if built_from pulumi-resource-command "$file" "$command_module"; then
+            info "pulumi-resource-command v$command_version: already built"
+        else
+            need_go "the command provider" "or run \`pulumi plugin install resource command $command_version\`"
+            info "pulumi-resource-command v$command_version: building from $(basename "$file") (about 50 s)"
+            work="$(unpack "$file" pulumi-command)"
+            src="$work/pulumi-command-$command_version/provider"
+            [ -f "$src/go.mod" ] || fatal "$file has no pulumi-command-$command_version/provider/go.mod: its source is of another version than @pulumi/command's $command_version"
+            build_tool pulumi-resource-command "$file" "$src/cmd/pulumi-resource-command" "github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version"
+            info "pulumi-resource-command v$command_version: built"
+        fi
     fi
-fi
+}
+
+# The tools named as arguments (cli, language-host, command), all three by default.
+for tool in "${@:-cli language-host command}"; do
+    for one in $tool; do
+        case "$one" in
+            cli) build_cli ;;
+            language-host) build_language_host ;;
+            command) build_command ;;
+            *) fatal "unknown tool $one: name cli, language-host or command (or none, for all three)" ;;
+        esac
+    done
+done
 info "done: $(find "$bin" -maxdepth 1 -name 'pulumi*' \( -type f -o -type l \) -printf '%f ')"
