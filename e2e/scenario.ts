@@ -472,7 +472,7 @@ const story = [
             expect(unreachableFromHere(inner, privateAddress), `${inner.name}'s sshd answers at ${privateAddress} from here: the check would not prove the bastion is used`);
             const throughJump = await jump.ssh(`ssh-keyscan -T 3 -t ed25519 ${privateAddress}`);
             expect(throughJump.stdout.includes(inner.publicHostKey.split(" ")[1]), `${inner.name} does not answer at ${privateAddress} from the bastion: ${throughJump.stderr}`);
-            const agent = await startSshAgent(s.state, [{ file: bed.clientKey }]);
+            const agent = await startSshAgent(s.state, [bed.clientKey]);
             try {
                 const bastion: [string, string][] = [
                     ["ecs-anywhere:bastion.address", jump.address],

@@ -9,7 +9,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { testBedUnavailable, type TestBed, type TestHost } from "../../hosts/test/testbed";
-import { shellQuote } from "../../infra/anywhere/remote-script";
 import { readCallLog, type CallRecord } from "../standins/call-log";
 import { readEngineSteps, type EngineStep } from "./engine-log";
 
@@ -172,8 +171,8 @@ export async function configureSite(sandbox: Sandbox, stack: string, bed: TestBe
     }
 }
 
-/** An ssh-agent holding `keys` (with their passphrases), on a socket in `dir`; `stop` ends it. */
-export async function startSshAgent(dir: string, keys: readonly { file: string; passphrase?: string }[]): Promise<{ socket: string; stop: () => void }> {
+/** An ssh-agent holding the keys in `keyFiles` (without passphrase), on a socket in `dir`; `stop` ends it. */
+export async function startSshAgent(dir: string, keyFiles: readonly string[]): Promise<{ socket: string; stop: () => void }> {
     const socket = path.join(dir, `agent-${process.pid}.sock`);
     const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
     const stop = () => agent.kill("SIGTERM");
@@ -184,15 +183,11 @@ export async function startSshAgent(dir: string, keys: readonly { file: string; 
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    for (const key of keys) {
-        // ssh-add reads a passphrase through SSH_ASKPASS when it has no terminal.
-        const askpass = path.join(dir, `askpass-${process.pid}`);
-        fs.writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' ${shellQuote(key.passphrase ?? "")}\n`, { mode: 0o700 });
-        const added = spawnSync("ssh-add", [key.file], { env: { ...process.env, SSH_AUTH_SOCK: socket, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: "none" }, stdio: ["ignore", "pipe", "pipe"] });
-        fs.rmSync(askpass, { force: true });
+    for (const file of keyFiles) {
+        const added = spawnSync("ssh-add", [file], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: ["ignore", "pipe", "pipe"] });
         if (added.status !== 0) {
             stop();
-            throw new Error(`ssh-add ${key.file} failed: ${added.stderr.toString()}`);
+            throw new Error(`ssh-add ${file} failed: ${added.stderr.toString()}`);
         }
     }
     return { socket, stop };
