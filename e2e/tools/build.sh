@@ -17,7 +17,8 @@
 # (`.<tool>.from`) the archive and sha256 it was built from, so a second run skips it.
 # Arguments: the tools to get, of cli, language-host and command (default: all three).
 # Environment:
-#   E2E_VENDOR_DIR          the upstream source archives (default: ../shared/vendor beside the repository)
+#   E2E_VENDOR_DIR          the upstream source archives (default: ../shared/vendor beside the
+#                           repository, or beside the checkout a local clone was made from)
 #   E2E_PULUMI_CLI_VERSION  the CLI version to build (default: the installed @pulumi/pulumi's, or
 #                           the wrapper's pinned one when the Go module proxy refuses that version)
 #   E2E_TOOLS_BUILD=1       build every tool even where an installed one would serve
@@ -25,7 +26,18 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="$root/.cache/pulumi"
 bin="$cache/bin"
-vendor="${E2E_VENDOR_DIR:-$root/../shared/vendor}"
+# The upstream sources: beside the repository, or, for a clone of a checkout on this machine (`git
+# clone /work/main ...` into a private folder), beside the checkout it was cloned from.
+vendor_default() {
+    local origin
+    origin="$(git -C "$root" config --get remote.origin.url 2>/dev/null || true)"
+    if [ ! -d "$root/../shared/vendor" ] && [ -n "$origin" ] && [ -d "$origin/../shared/vendor" ]; then
+        (cd "$origin/../shared/vendor" && pwd)
+    else
+        printf '%s\n' "$root/../shared/vendor"
+    fi
+}
+vendor="${E2E_VENDOR_DIR:-$(vendor_default)}"
 sums="$root/e2e/tools/vendor.sha256"
 started=$SECONDS
 
@@ -133,7 +145,7 @@ build_language_host() {
         link "$beside/pulumi-language-nodejs" pulumi-language-nodejs
         link "$beside/pulumi-resource-pulumi-nodejs" pulumi-resource-pulumi-nodejs
     else
-        archive="$(cd "$vendor" 2>/dev/null && find . -maxdepth 1 -name 'pulumi-language-nodejs-*.tar.gz' -printf '%f\n' | sort -V | tail -n 1)"
+        archive="$({ cd "$vendor" 2>/dev/null && find . -maxdepth 1 -name 'pulumi-language-nodejs-*.tar.gz' -printf '%f\n' | sort -V | tail -n 1; } || true)"
         [ -n "$archive" ] || fatal "no Node.js language host: no installed Pulumi CLI carries one, and $vendor has no pulumi-language-nodejs-<version>.tar.gz to build it from (set E2E_VENDOR_DIR to the folder of upstream archives, or install the Pulumi CLI)"
         version="${archive#pulumi-language-nodejs-}"; version="${version%.tar.gz}"
         file="$(vendored 'pulumi-language-nodejs-*.tar.gz' "$version" "of the language host")"
