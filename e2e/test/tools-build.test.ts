@@ -58,6 +58,12 @@ describe("e2e:tools: the upstream sources it builds from", function () {
         assert.match(run.stderr, new RegExp(`set E2E_VENDOR_DIR, or run \`pulumi plugin install resource command ${COMMAND_VERSION.replace(/\./g, "\\.")}\``));
     });
 
+    it("a source folder that is not there stops the language host's build with what is missing, not silently", () => {
+        const run = spawnSync("bash", [BUILD, "language-host"], { env: { ...process.env, E2E_VENDOR_DIR: path.join(vendor, "gone"), PULUMI_HOME: home, E2E_TOOLS_BUILD: "" }, encoding: "utf8" });
+        assert.equal(run.status, 1, run.stdout + run.stderr);
+        assert.ok(run.stderr.includes(`no Node.js language host: no installed Pulumi CLI carries one, and ${path.join(vendor, "gone")} has no pulumi-language-nodejs-<version>.tar.gz`), run.stderr);
+    });
+
     it("uses a command plugin installed the usual way, and says so", () => {
         const plugin = path.join(home, "plugins", `resource-command-v${COMMAND_VERSION}`, "pulumi-resource-command");
         fs.mkdirSync(path.dirname(plugin), { recursive: true });
