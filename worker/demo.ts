@@ -7,7 +7,7 @@ import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Logger, parseWorkerEnvironment, Worker } from "./src/index";
-import { createQueuePair, makeDataFolders, sqsClient, startEmulator, TEST_REGION, waitFor } from "./test/support/harness";
+import { createQueuePair, makeDataFolders, sqsClient, startEmulator, TEST_REGION, waitFor, workerSqs } from "./test/support/harness";
 
 function listing(dir: string): string {
     const names = fs.readdirSync(dir).sort();
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
         });
         const sqs = sqsClient(emulator.endpoint);
         const logLines: string[] = [];
-        const worker = new Worker(options, { sqs, logger: new Logger("plain", undefined, (line) => logLines.push(line)) });
+        const worker = new Worker(options, { sqs: workerSqs(emulator.endpoint), logger: new Logger("plain", undefined, (line) => logLines.push(line)) });
         const started = Date.now();
         await worker.start();
 

@@ -1,6 +1,6 @@
 /**
  * The worker's first import (main.ts): on a Node.js older than the worker accepts, it stops at
- * once with exit code 1 and one JSON line naming the version needed, before the AWS SDK loads.
+ * once with exit code 1 and one JSON line naming the version needed, before anything else loads.
  */
 import { MINIMUM_NODE_VERSION, nodeVersionProblem } from "./node-version";
 

@@ -57,13 +57,13 @@ export const DEFAULTS = {
  * Node flags the worker runs with (image entrypoint, `npm run worker`, the benchmark and the chaos
  * run; a test keeps them equal): a small young generation and a capped heap; no optimizing
  * compiler (`--max-opt=1`: interpreter and baseline code only), whose own code, compile-time
- * memory and optimized code were 11 MB of the worker's peak RSS (the speed it costs is won back by
- * resolving the SDK's middleware once: docs/performance.md); stack traces that name the
+ * memory and optimized code were 9 to 11 MB of the worker's peak RSS (with the worker's own SQS
+ * client it costs no speed: docs/performance.md); stack traces that name the
  * TypeScript lines.
  */
 export const WORKER_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=48", "--max-opt=1", "--enable-source-maps"] as const;
 
-/** The environment variables the worker reads; anything else in the environment is ignored. */
+/** The worker's settings, the variables it reads besides AWS's own for credentials (credentials.ts) and `AWS_ENDPOINT_URL`. */
 export const ENVIRONMENT_VARIABLES = [
     "SQS_QUEUE_URL",
     "AWS_REGION",

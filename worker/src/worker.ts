@@ -8,12 +8,6 @@
  * as its own long polls have returned, so that they cannot take them straight back), and re-checks
  * the folders with backoff, resuming by itself when they are usable again.
  */
-import {
-    ChangeMessageVisibilityBatchCommand,
-    DeleteMessageBatchCommand,
-    ReceiveMessageCommand,
-    type Message,
-} from "@aws-sdk/client-sqs";
 import { setMaxListeners } from "node:events";
 import { describeError, InvalidFileNameError, SqsCallError } from "./errors";
 import { checkFileName } from "./file-name";
@@ -21,11 +15,11 @@ import { FolderCheck, type FolderProblem } from "./folders";
 import { Logger } from "./log";
 import { FileMover, type FileSystem, type MoveOutcome } from "./mover";
 import type { WorkerOptions } from "./options";
-import type { SqsSender } from "./sqs-client";
+import type { Message, SqsSender } from "./sqs-client";
 
 /** What the worker needs from the outside world; tests inject their own. */
 export interface WorkerDependencies {
-    /** The SQS client (only `send` is used). */
+    /** The SQS client (sqs-client.ts). */
     readonly sqs: SqsSender;
     /** Where log lines go. Default: JSON lines on stdout in the options' file-name mode. */
     readonly logger?: Logger;
@@ -107,7 +101,7 @@ export class Worker {
     private readonly pendingReturns = new Set<Promise<void>>();
     private readonly random: () => number;
     private readonly receiveAbort = new AbortController();
-    /** The options of every receive: the same object each time (the client resolves its stack once per signal). */
+    /** The options of every receive: the one stop signal. */
     private readonly receiveOptions = { abortSignal: this.receiveAbort.signal };
     private readonly pendingDeletes = new Set<Promise<void>>();
     /** Files being moved right now; a stop that gives up reports them (their messages come back). */
@@ -152,6 +146,8 @@ export class Worker {
             waitTimeSeconds,
             visibilityTimeoutSeconds,
             createFolders,
+            ...(this.sqs.endpoint === undefined ? {} : { sqsEndpoint: this.sqs.endpoint }),
+            ...(this.sqs.credentials === undefined ? {} : { credentials: this.sqs.credentials }),
             ...(created.length > 0 ? { foldersCreated: created } : {}),
             ...(swept > 0 ? { partialCopiesRemoved: swept } : {}),
         });
@@ -208,13 +204,14 @@ export class Worker {
             this.receivesInFlight++;
             try {
                 const output = await this.sqs.send(
-                    new ReceiveMessageCommand({
+                    "ReceiveMessage",
+                    {
                         QueueUrl: this.options.queueUrl,
                         MaxNumberOfMessages: this.options.batchSize,
                         WaitTimeSeconds: this.options.waitTimeSeconds,
                         VisibilityTimeout: this.options.visibilityTimeoutSeconds,
                         MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-                    }),
+                    },
                     this.receiveOptions,
                 );
                 messages = output.Messages ?? [];
@@ -382,12 +379,10 @@ export class Worker {
         for (let i = 0; i < messages.length; i += 10) {
             const chunk = messages.slice(i, i + 10);
             try {
-                const output = await this.sqs.send(
-                    new ChangeMessageVisibilityBatchCommand({
-                        QueueUrl: this.options.queueUrl,
-                        Entries: chunk.map((message, j) => ({ Id: String(j), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
-                    }),
-                );
+                const output = await this.sqs.send("ChangeMessageVisibilityBatch", {
+                    QueueUrl: this.options.queueUrl,
+                    Entries: chunk.map((message, j) => ({ Id: String(j), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
+                });
                 for (const failure of output.Failed ?? []) {
                     this.logger.warn("give-back-failed", { messageId: chunk[Number(failure.Id)]?.MessageId, code: failure.Code, reason: "it comes back after its visibility timeout instead" });
                 }
@@ -435,12 +430,10 @@ export class Worker {
         const beat = () => {
             timer = setTimeout(() => {
                 this.sqs
-                    .send(
-                        new ChangeMessageVisibilityBatchCommand({
-                            QueueUrl: this.options.queueUrl,
-                            Entries: messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: this.options.visibilityTimeoutSeconds })),
-                        }),
-                    )
+                    .send("ChangeMessageVisibilityBatch", {
+                        QueueUrl: this.options.queueUrl,
+                        Entries: messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: this.options.visibilityTimeoutSeconds })),
+                    })
                     .catch((error: unknown) => this.logger.warn("sqs-error", { operation: "ChangeMessageVisibilityBatch", error: describeError(error) }));
                 beat();
             }, periodMs);
@@ -454,12 +447,10 @@ export class Worker {
         let remaining = messages;
         for (let attempt = 1; attempt <= DELETE_ATTEMPTS && remaining.length > 0; attempt++) {
             try {
-                const output = await this.sqs.send(
-                    new DeleteMessageBatchCommand({
-                        QueueUrl: this.options.queueUrl,
-                        Entries: remaining.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
-                    }),
-                );
+                const output = await this.sqs.send("DeleteMessageBatch", {
+                    QueueUrl: this.options.queueUrl,
+                    Entries: remaining.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
+                });
                 const failed = new Set((output.Failed ?? []).map((failure) => failure.Id));
                 this.stats.deleted += remaining.length - failed.size;
                 for (const failure of output.Failed ?? []) {

@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { FolderCheck, FolderError, IMAGE_UID, Logger, PROBE_NAME, Worker, type FileSystem } from "../src/index";
+import { FolderCheck, FolderError, IMAGE_UID, Logger, PROBE_NAME, Worker, type FileSystem, type SqsSender } from "../src/index";
 import { DEFAULTS, type WorkerOptions } from "../src/options";
 import {
     buildWorker,
@@ -26,6 +26,7 @@ import {
     waitFor,
     WORKER_HEALTH,
     workerProcessEnv,
+    workerSqs,
     type DataFolders,
     type Emulator,
     type TestQueue,
@@ -161,7 +162,7 @@ describe("worker-side faults against the SQS emulator", function () {
         fs.rmdirSync(folders.source);
         fs.rmdirSync(folders.destination);
         let calls = 0;
-        const counting = { send: () => Promise.reject(new Error(`SQS called (${++calls})`)) } as unknown as Pick<SQSClient, "send">;
+        const counting: SqsSender = { send: () => Promise.reject(new Error(`SQS called (${++calls})`)) };
         const worker = new Worker(optionsFor(queue), { sqs: counting, logger: new Logger("plain", "k", () => undefined) });
         await assert.rejects(worker.start(), (error: unknown) => error instanceof FolderError && error.problems.length === 2);
         assert.equal(calls, 0);
@@ -175,7 +176,7 @@ describe("worker-side faults against the SQS emulator", function () {
         fs.rmdirSync(folders.source);
         fs.rmdirSync(folders.destination);
         const logs: string[] = [];
-        const worker = new Worker(optionsFor(queue, { createFolders: true }), { sqs: sqsClient(emulator.endpoint), logger: new Logger("plain", "k", (line) => logs.push(line)) });
+        const worker = new Worker(optionsFor(queue, { createFolders: true }), { sqs: workerSqs(emulator.endpoint), logger: new Logger("plain", "k", (line) => logs.push(line)) });
         cleanups.push(() => worker.stop());
         await worker.start();
         const started = jsonLines(logs.join("")).find((event) => event.event === "started");
@@ -187,7 +188,7 @@ describe("worker-side faults against the SQS emulator", function () {
 
     it("a real missing file in usable folders still reaches the dead-letter queue", async () => {
         const queue = createQueuePair(emulator, { maxReceiveCount: 2 });
-        const worker = new Worker(optionsFor(queue), { sqs: sqsClient(emulator.endpoint), logger: new Logger("plain", "k", () => undefined) });
+        const worker = new Worker(optionsFor(queue), { sqs: workerSqs(emulator.endpoint), logger: new Logger("plain", "k", () => undefined) });
         cleanups.push(() => worker.stop());
         await worker.start();
         await send(sqsClient(emulator.endpoint), queue, ["never-written"]);
@@ -318,7 +319,7 @@ describe("worker-side faults against the SQS emulator", function () {
             statfs: (async (file: string) => ({ ...(await fsp.statfs(file)), ...(full && file === folders.destination ? { bavail: 0 } : {}) })) as FileSystem["statfs"],
         };
         const logs: string[] = [];
-        const worker = new Worker(optionsFor(queue), { sqs: sqsClient(emulator.endpoint), logger: new Logger("plain", "k", (line) => logs.push(line)), fileSystem: disk });
+        const worker = new Worker(optionsFor(queue), { sqs: workerSqs(emulator.endpoint), logger: new Logger("plain", "k", (line) => logs.push(line)), fileSystem: disk });
         cleanups.push(() => worker.stop());
         await worker.start();
         full = true;

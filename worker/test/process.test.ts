@@ -5,7 +5,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Logger, Worker } from "../src/index";
 import { DEFAULTS } from "../src/options";
-import { buildWorker, createQueuePair, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, type Emulator } from "./support/harness";
+import { buildWorker, createQueuePair, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerSqs, type Emulator } from "./support/harness";
+
+/** A secret key the worker must never print (the emulator does not check signatures). */
+const SECRET = "process-test-secret-key";
 
 describe("worker process", function () {
     this.timeout(60_000);
@@ -27,6 +30,9 @@ describe("worker process", function () {
         const bad = await startWorkerProcess({ SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q", LOG_FILE_NAMES: "everything" }).exited;
         assert.equal(bad.code, 2);
         assert.match(bad.stdout, /LOG_FILE_NAMES: expected plain, hash or off, got \\"everything\\"/);
+        const endpoint = await startWorkerProcess({ SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q", AWS_ENDPOINT_URL_SQS: "localhost:4566" }).exited;
+        assert.equal(endpoint.code, 2);
+        assert.match(endpoint.stdout, /"variable":"AWS_ENDPOINT_URL_SQS".*expected an http\(s\) URL/);
     });
 
     it("on SIGTERM mid-run finishes what is in flight, exits 0, and loses nothing", async () => {
@@ -48,6 +54,7 @@ describe("worker process", function () {
                 SOURCE_DIR: folders.source,
                 DESTINATION_DIR: folders.destination,
                 VISIBILITY_TIMEOUT_SECONDS: "5",
+                AWS_SECRET_ACCESS_KEY: SECRET,
             });
             await waitFor("some files moved", () => fs.readdirSync(folders.destination).length >= 200, 20_000);
             const signalled = Date.now();
@@ -57,6 +64,9 @@ describe("worker process", function () {
             assert.equal(exit.code, 0, exit.stdout.slice(-2000));
             assert.ok(stopMs < 10_000, `stopped in ${stopMs} ms (ECS allows 30 s)`);
             assert.match(exit.stdout, /"event":"stopped"/);
+            const started = jsonLines(exit.stdout).find((line) => line.event === "started");
+            assert.deepEqual([started?.credentials, started?.sqsEndpoint], ["environment", emulator.endpoint], "the start-up line names the credentials chain and the endpoint");
+            assert.ok(!exit.stdout.includes(SECRET), "no secret in the logs");
 
             // Nothing half-moved: each file is in exactly one of the two folders, and no partial copy exists.
             const source = new Set(fs.readdirSync(folders.source));
@@ -72,7 +82,7 @@ describe("worker process", function () {
             // Nothing lost: a fresh worker drains the rest; every file ends in the destination once.
             const drain = new Worker(
                 { ...DEFAULTS, queueUrl: queue.url, region: TEST_REGION, sourceDir: folders.source, destinationDir: folders.destination, waitTimeSeconds: 1, visibilityTimeoutSeconds: 5 },
-                { sqs, logger: new Logger("off", undefined, () => undefined) },
+                { sqs: workerSqs(emulator.endpoint), logger: new Logger("off", undefined, () => undefined) },
             );
             await drain.start();
             await waitFor("the queue to drain", () => {

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { startTcpProxy } from "../../test-support/tcp-proxy";
-import { backoffDelay, BACKOFF, checkFileName, InvalidFileNameError, Logger, Worker, type FileSystem } from "../src/index";
+import { backoffDelay, BACKOFF, checkFileName, InvalidFileNameError, Logger, Worker, type FileSystem, type SqsSender } from "../src/index";
 import { DEFAULTS, type WorkerOptions } from "../src/options";
 import {
     createQueuePair,
@@ -18,6 +18,7 @@ import {
     type DataFolders,
     type Emulator,
     type TestQueue,
+    workerSqs,
 } from "./support/harness";
 
 const SUFFIX = DEFAULTS.processedSuffix;
@@ -64,7 +65,7 @@ describe("worker against the SQS emulator", function () {
 
     async function run(queue: TestQueue, overrides: Partial<WorkerOptions> = {}, extra: { fileSystem?: FileSystem; endpoint?: string } = {}): Promise<Worker> {
         const worker = new Worker(optionsFor(queue, folders, overrides), {
-            sqs: sqsClient(extra.endpoint ?? emulator.endpoint),
+            sqs: workerSqs(extra.endpoint ?? emulator.endpoint),
             logger: new Logger(overrides.logFileNames ?? "plain", "test-key", (line) => logs.push(line)),
             ...(extra.fileSystem ? { fileSystem: extra.fileSystem } : {}),
         });
@@ -318,26 +319,26 @@ describe("worker against the SQS emulator", function () {
 
     it("on an empty queue only one loop polls; messages wake the others", async () => {
         const queue = createQueuePair(emulator, { visibilityTimeout: 30 });
-        const client = sqsClient(emulator.endpoint);
+        const client = workerSqs(emulator.endpoint);
         let receives = 0;
         let inFlight = 0;
         let maxInFlight = 0;
-        const counting = {
-            send: async (command: Parameters<typeof client.send>[0], options?: { abortSignal?: AbortSignal }) => {
-                const isReceive = command.constructor.name === "ReceiveMessageCommand";
+        const counting: SqsSender = {
+            send: async (action, input, options) => {
+                const isReceive = action === "ReceiveMessage";
                 if (isReceive) {
                     receives++;
                     maxInFlight = Math.max(maxInFlight, ++inFlight);
                 }
                 try {
-                    return await client.send(command as never, options);
+                    return await client.send(action, input, options);
                 } finally {
                     if (isReceive) inFlight--;
                 }
             },
         };
         const worker = new Worker(optionsFor(queue, folders, { receiveLoops: 8, waitTimeSeconds: 1, visibilityTimeoutSeconds: 30 }), {
-            sqs: counting as unknown as Pick<typeof client, "send">,
+            sqs: counting,
             logger: new Logger("plain", "k", (line) => logs.push(line)),
         });
         workers.push(worker);

@@ -1,12 +1,14 @@
 /**
  * Test and demo plumbing: an SQS emulator in this process (fauxqs, loopback only), a queue with a
- * dead-letter queue, temporary data folders, and an SQS client pointed at the emulator.
+ * dead-letter queue, temporary data folders, and SQS clients (the worker's and the SDK's) pointed
+ * at the emulator.
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { SqsClient, type SqsClientOptions } from "../../src/sqs-client";
 
 export const TEST_REGION = "us-east-1";
 export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -51,8 +53,22 @@ export function createQueuePair(emulator: Emulator, options: { maxReceiveCount?:
     return { name, url: main.queueUrl, deadLetterName: `${name}-dlq`, deadLetterUrl: dead.queueUrl };
 }
 
+/** The AWS SDK's client, for what tests do beside the worker (sending messages): a second, independent speaker of the protocol. */
 export function sqsClient(endpoint: string): SQSClient {
     return new SQSClient({ region: TEST_REGION, endpoint, credentials: TEST_CREDENTIALS, requestHandler: { httpAgent: { keepAlive: true, maxSockets: 64 } } });
+}
+
+/** The worker's own client (worker/src/sqs-client.ts) on `endpoint`, with the dummy credentials and the worker's timeouts. */
+export function workerSqs(endpoint: string, overrides: Partial<SqsClientOptions> = {}): SqsClient {
+    return new SqsClient({
+        region: TEST_REGION,
+        endpoint: new URL(endpoint),
+        credentials: async () => TEST_CREDENTIALS,
+        maxSockets: 64,
+        connectionTimeoutMs: 5_000,
+        requestTimeoutMs: 30_000,
+        ...overrides,
+    });
 }
 
 export interface DataFolders {
