@@ -10,6 +10,9 @@
  *    developer's machine), @aws-sdk/credential-provider-node's default chain, so a container never
  *    loads it.
  * Credentials that expire are fetched again 5 minutes before they do, as the SDK's clients do.
+ * A fetch from the container endpoint that gets no answer fails after
+ * CONTAINER_CREDENTIALS_TIMEOUT_MS: the provider's own request timeout only logs a warning, and a
+ * fetch left waiting would hold every call of the worker, for good (the memoized provider shares it).
  */
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from "@smithy/core";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
@@ -21,6 +24,24 @@ export interface CredentialChain {
     readonly provider: AwsCredentialIdentityProvider;
 }
 
+/**
+ * Longest a fetch from the container credentials endpoint may take. Its provider connects within
+ * 1 s and tries 4 times a second apart, so 10 s is well past any answer that is coming.
+ */
+export const CONTAINER_CREDENTIALS_TIMEOUT_MS = 10_000;
+
+/**
+ * `provider`, failing with a CredentialsProviderError when it has not answered within `ms`. Wrapped
+ * inside the memoization, so that the next call fetches afresh instead of waiting on the lost one.
+ */
+export function withTimeout(provider: AwsCredentialIdentityProvider, ms: number, what: string): AwsCredentialIdentityProvider {
+    return (properties) =>
+        new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(Object.assign(new Error(`no answer from ${what} within ${ms} ms`), { name: "CredentialsProviderError" })), ms);
+            provider(properties).then(resolve, reject).finally(() => clearTimeout(timer));
+        });
+}
+
 /** Which chain the environment selects (the variables are read, never logged). */
 export function credentialSource(env: Readonly<Record<string, string | undefined>> = process.env): CredentialSource {
     if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return "environment";
@@ -29,7 +50,7 @@ export function credentialSource(env: Readonly<Record<string, string | undefined
 }
 
 /** The provider of the chain the process environment selects; the SDK's providers read the same variables. */
-export function credentialChain(): CredentialChain {
+export function credentialChain(containerTimeoutMs: number = CONTAINER_CREDENTIALS_TIMEOUT_MS): CredentialChain {
     const source = credentialSource(process.env);
     /* eslint-disable @typescript-eslint/no-require-imports -- each provider is loaded only on its own path */
     switch (source) {
@@ -39,7 +60,7 @@ export function credentialChain(): CredentialChain {
         }
         case "container": {
             const { fromHttp } = require("@aws-sdk/credential-provider-http") as typeof import("@aws-sdk/credential-provider-http");
-            return { source, provider: memoizeIdentityProvider(fromHttp(), isIdentityExpired, doesIdentityRequireRefresh) as AwsCredentialIdentityProvider };
+            return { source, provider: memoizeIdentityProvider(withTimeout(fromHttp(), containerTimeoutMs, "the container credentials endpoint"), isIdentityExpired, doesIdentityRequireRefresh) as AwsCredentialIdentityProvider };
         }
         case "default-chain": {
             // Memoized by the SDK itself, refreshed 5 minutes before expiry.

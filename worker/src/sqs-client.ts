@@ -344,27 +344,26 @@ export class SqsClient implements SqsSender {
     private async attempt(action: SqsAction, body: string, signal: AbortSignal | undefined): Promise<unknown> {
         if (signal?.aborted) throw abortError(signal);
         const offsetBefore = this.clockOffsetMs;
-        const signed = await this.signer.sign(
-            {
-                method: "POST",
-                protocol: this.options.endpoint.protocol,
-                hostname: this.hostname,
-                ...(this.port === undefined ? {} : { port: this.port }),
-                path: this.path,
-                query: {},
-                headers: {
-                    host: this.host,
-                    "content-type": JSON_1_0,
-                    "x-amz-target": `AmazonSQS.${action}`,
-                    // Asks SQS for the query-compatible error code beside each error, as the SDK does.
-                    "x-amzn-query-mode": "true",
-                    "content-length": String(Buffer.byteLength(body)),
-                    "user-agent": USER_AGENT,
-                },
-                body,
+        const request = {
+            method: "POST",
+            protocol: this.options.endpoint.protocol,
+            hostname: this.hostname,
+            ...(this.port === undefined ? {} : { port: this.port }),
+            path: this.path,
+            query: {},
+            headers: {
+                host: this.host,
+                "content-type": JSON_1_0,
+                "x-amz-target": `AmazonSQS.${action}`,
+                // Asks SQS for the query-compatible error code beside each error, as the SDK does.
+                "x-amzn-query-mode": "true",
+                "content-length": String(Buffer.byteLength(body)),
+                "user-agent": USER_AGENT,
             },
-            { signingDate: new Date(Date.now() + this.clockOffsetMs) },
-        );
+            body,
+        };
+        // Abortable: signing waits on the credentials, which may be being fetched from an endpoint.
+        const signed = await abortable(this.signer.sign(request, { signingDate: new Date(Date.now() + this.clockOffsetMs) }), signal);
         const sentAt = Date.now();
         const answer = await this.exchange(signed.headers, body, signal);
         this.sampleClock(answer.headers, sentAt);

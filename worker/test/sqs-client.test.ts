@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createSqsClient, credentialSource, QUERY_ERROR_NAMES, sqsEndpoint, SqsClient, SqsServiceError, WorkerConfigError, type SqsClientOptions } from "../src/index";
+import { credentialChain } from "../src/credentials";
 import { Sha256 } from "../src/sqs-client";
 import { DEFAULTS, type WorkerOptions } from "../src/options";
 import { startCannedServer, type CannedAnswer, type CannedRequest, type CannedServer } from "./support/canned-server";
@@ -390,6 +391,35 @@ describe("worker SQS client", function () {
                 const error = await failure(createSqsClient(workerOptions(), { AWS_ENDPOINT_URL_SQS: server.url }).send("DeleteMessageBatch", DELETE));
                 assert.equal((error as Error).name, "CredentialsProviderError");
                 assert.equal(server.requests.length, 0);
+            });
+        });
+
+        it("a container endpoint that takes the request and never answers fails the call after the timeout, an abort ends a call waiting on it, and the next fetch goes out afresh", async () => {
+            issued = [{ AccessKeyId: "ASIALATE", SecretAccessKey: "late-secret", Token: "late-token", Expiration: new Date(Date.now() + 3_600_000).toISOString() }];
+            let hang = true;
+            const answer = credentialsServer.handler;
+            credentialsServer.handler = (request, index) => (hang ? "hang" : answer(request, index));
+            await withEnv({ ...NO_CREDENTIAL_VARIABLES, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${credentialsServer.url}/creds`, AWS_CONTAINER_AUTHORIZATION_TOKEN: TOKEN }, async () => {
+                const sqs = leanClient(server.url, { credentials: credentialChain(500).provider });
+                let started = Date.now();
+                const error = await failure(sqs.send("DeleteMessageBatch", DELETE));
+                assert.deepEqual([(error as Error).name, (error as Error).message], ["CredentialsProviderError", "no answer from the container credentials endpoint within 500 ms"]);
+                assert.ok(Date.now() - started < 3_000, `failed after ${Date.now() - started} ms`);
+                assert.equal(server.requests.length, 0, "nothing unsigned goes to SQS");
+
+                const stop = new AbortController();
+                const waiting = sqs.send("ReceiveMessage", { QueueUrl: QUEUE_URL, WaitTimeSeconds: 20 }, { abortSignal: stop.signal });
+                setTimeout(() => stop.abort(), 100);
+                started = Date.now();
+                assert.equal(((await failure(waiting)) as Error).name, "AbortError");
+                assert.ok(Date.now() - started < 300, `the abort ended it ${Date.now() - started} ms after the call began`);
+
+                // Once the fetch in flight has timed out, the next call fetches again and gets an answer.
+                await new Promise((resolve) => setTimeout(resolve, 600));
+                hang = false;
+                await sqs.send("DeleteMessageBatch", DELETE);
+                assert.deepEqual(await lastSignature("late-secret"), { key: "ASIALATE", token: "late-token", verifies: true });
+                assert.equal(credentialsServer.requests.length, 3);
             });
         });
 
