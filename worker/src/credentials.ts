@@ -16,6 +16,7 @@
  */
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from "@smithy/core";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { WorkerConfigError } from "./options";
 
 export type CredentialSource = "environment" | "container" | "default-chain";
 
@@ -60,7 +61,19 @@ export function credentialChain(containerTimeoutMs: number = CONTAINER_CREDENTIA
         }
         case "container": {
             const { fromHttp } = require("@aws-sdk/credential-provider-http") as typeof import("@aws-sdk/credential-provider-http");
-            return { source, provider: memoizeIdentityProvider(withTimeout(fromHttp(), containerTimeoutMs, "the container credentials endpoint"), isIdentityExpired, doesIdentityRequireRefresh) as AwsCredentialIdentityProvider };
+            let fetch: AwsCredentialIdentityProvider;
+            try {
+                fetch = fromHttp();
+            } catch (error) {
+                // The provider checks the endpoint's URL as it is made: a bad one is a setting to fix, not a crash.
+                const variable = process.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" : "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+                const value = process.env[variable] ?? "";
+                throw new WorkerConfigError(
+                    variable,
+                    `${JSON.stringify(value)} is refused by the AWS SDK's container credentials provider (${((error as Error).message.split("\n")[0] ?? "").replace(/:$/, "")}). ECS sets this itself; set by hand, use https, or http to a loopback address or the container credentials address 169.254.170.2`,
+                );
+            }
+            return { source, provider: memoizeIdentityProvider(withTimeout(fetch, containerTimeoutMs, "the container credentials endpoint"), isIdentityExpired, doesIdentityRequireRefresh) as AwsCredentialIdentityProvider };
         }
         case "default-chain": {
             // Memoized by the SDK itself, refreshed 5 minutes before expiry.

@@ -157,7 +157,7 @@ export function errorFromResponse(statusCode: number, headers: http.IncomingHttp
     };
     const raw = queryCode || field("code") || header(headers, "x-amzn-errortype") || field("__type");
     const code = raw === undefined ? "Unknown" : cleanErrorCode(raw);
-    const message = field("message") ?? "UnknownError";
+    const message = firstParagraph(field("message") ?? "UnknownError");
     return new SqsServiceError({
         name: QUERY_ERROR_NAMES[code] ?? code,
         message,
@@ -166,6 +166,19 @@ export function errorFromResponse(statusCode: number, headers: http.IncomingHttp
         ...(queryCode ? { code: queryCode } : {}),
         ...(queryType ? { type: queryType } : {}),
     });
+}
+
+/** Longest error message kept from an answer: its first paragraph says what went wrong. */
+export const MAX_ERROR_MESSAGE_CHARS = 400;
+
+/**
+ * The first paragraph of SQS's error message, at most MAX_ERROR_MESSAGE_CHARS. SignatureDoesNotMatch
+ * goes on, after a blank line, with the canonical request SQS expected, every signed header in it,
+ * the session token among them: the worker logs the message in its `sqs-error` lines.
+ */
+export function firstParagraph(message: string): string {
+    const first = message.split(/\r?\n\s*\r?\n/, 1)[0] ?? "";
+    return first.length > MAX_ERROR_MESSAGE_CHARS ? `${first.slice(0, MAX_ERROR_MESSAGE_CHARS)}...` : first;
 }
 
 /** Node errors the SDK's HTTP handler renamed `TimeoutError` (its retry rules read the code either way). */

@@ -207,6 +207,18 @@ describe("worker SQS client", function () {
             assert.equal((await failure(lean.send("DeleteMessageBatch", DELETE)) as Error).name, "AWS.SimpleQueueService.SomethingNew", "an unknown code is its own name");
         });
 
+        it("keeps only the first paragraph of a message: SignatureDoesNotMatch's canonical request, with the session token in it, stays out of the error the worker logs", async () => {
+            const canonical = ["POST", "/", "", "content-type:application/x-amz-json-1.0", "host:sqs.eu-west-1.amazonaws.com", `x-amz-security-token:${CREDENTIALS.sessionToken}`, "", "content-type;host;x-amz-security-token"].join("\n");
+            const first = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+            server.handler = () => json(403, "SignatureDoesNotMatch;Sender", { __type: "com.amazon.coral.service#SignatureDoesNotMatch", message: `${first}\n\nThe Canonical String for this request should have been\n'${canonical}'\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256'\n` });
+            const ours = (await failure(leanClient(server.url).send("DeleteMessageBatch", DELETE))) as SqsServiceError;
+            assert.equal(ours.name, "SignatureDoesNotMatch");
+            assert.equal(ours.message, first);
+            assert.ok(!JSON.stringify({ ...ours, message: ours.message }).includes(CREDENTIALS.sessionToken));
+            server.handler = () => json(400, "AccessDenied;Sender", { __type: "com.amazon.coral.service#AccessDeniedException", message: "x".repeat(5_000) });
+            assert.equal(((await failure(leanClient(server.url).send("DeleteMessageBatch", DELETE))) as Error).message, `${"x".repeat(400)}...`, "a long message is cut");
+        });
+
         it("a body that is not JSON (a proxy's page): named Unknown with the status and the start of the body, retried like the SDK's", async () => {
             server.handler = () => ({ status: 503, headers: { "content-type": "text/html" }, body: "<html>Service Unavailable</html>" });
             const ours = await failure(leanClient(server.url).send("DeleteMessageBatch", DELETE));

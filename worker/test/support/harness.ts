@@ -254,7 +254,8 @@ export function startWorkerProcess(env: Record<string, string>, options: { scrip
     const node = [options.uid === undefined ? process.execPath : nodeFor(options.uid), "--no-deprecation", "--no-warnings", file];
     const [command, ...args] = [...(options.prefix ?? []), ...node];
     const child = spawn(command, args, {
-        env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, ...env },
+        // SQS on a closed loopback port unless the test names its endpoint: no worker of the tests reaches AWS.
+        env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9", ...env },
         stdio: ["ignore", "pipe", "pipe"],
         ...asUser,
     });
