@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 /** The namespace of the project's own settings. */
-export const NAMESPACE = "ecs-anywhere";
+const NAMESPACE = "ecs-anywhere";
 
 /** `ecs-anywhere:<name>`. */
 export function configKey(name: string): string {

@@ -39,6 +39,15 @@ fatal() {
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# The steps that change the host run as root (the SSH user's passwordless sudo gives it).
+require_root() { [ "$(id -u)" -eq 0 ] || fatal "not running as root" "run as root or through passwordless sudo"; }
+
+# The activation code reaches this host sealed to a key of its own (seal.sh): openssl makes the key and opens the code.
+require_openssl() {
+    have openssl || fatal "openssl is not installed; it opens the activation code, which reaches this host encrypted" \
+        "install it: apt-get install openssl (Debian, Ubuntu, Raspberry Pi OS) or dnf install openssl (RHEL, Amazon Linux)"
+}
+
 # systemd runs this host (PID 1), so systemctl can manage the agents.
 systemd_running() { [ -d /run/systemd/system ] && have systemctl; }
 

@@ -11,7 +11,7 @@ if ! declare -F fatal >/dev/null; then
 fi
 
 deregister_host() {
-    [ "$(id -u)" -eq 0 ] || fatal "not running as root" "run as root or through passwordless sudo"
+    require_root
     rm -rf "$SEAL_DIR"
     if [ ! -e /var/lib/ecs ] && [ ! -e /etc/ecs ] && [ ! -e /var/lib/amazon/ssm ]; then
         stop_agents

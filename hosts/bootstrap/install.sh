@@ -48,7 +48,7 @@ check_settings() {
     [ -n "$REGION" ] || fatal "REGION is not set" "pass the AWS region, e.g. REGION=eu-west-1"
     [ -n "$CLUSTER" ] || fatal "CLUSTER is not set" "pass the ECS cluster name"
     case "$REREGISTER" in true | false) ;; *) fatal "REREGISTER is '$REREGISTER'" "set it to true or false" ;; esac
-    [ "$(id -u)" -eq 0 ] || fatal "not running as root" "run as root or through passwordless sudo"
+    require_root
 }
 
 read_activation_code() {

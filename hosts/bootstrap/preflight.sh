@@ -105,10 +105,8 @@ check_endpoints_and_clock() {
     fi
 }
 
-# The activation code reaches this host sealed to a key of its own (seal.sh): openssl opens it.
 check_openssl() {
-    have openssl || fatal "openssl is not installed; it opens the activation code, which reaches this host encrypted" \
-        "install it: apt-get install openssl (Debian, Ubuntu, Raspberry Pi OS) or dnf install openssl (RHEL, Amazon Linux)"
+    require_openssl
     info "openssl present"
 }
 

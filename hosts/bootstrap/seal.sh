@@ -16,9 +16,8 @@ if ! declare -F fatal >/dev/null; then
 fi
 
 make_seal_key() {
-    [ "$(id -u)" -eq 0 ] || fatal "not running as root" "run as root or through passwordless sudo"
-    have openssl || fatal "openssl is not installed; it opens the activation code, which reaches this host encrypted" \
-        "install it: apt-get install openssl (Debian, Ubuntu, Raspberry Pi OS) or dnf install openssl (RHEL, Amazon Linux)"
+    require_root
+    require_openssl
     if [ -s "$SEAL_KEY" ] && openssl pkey -in "$SEAL_KEY" -noout 2>/dev/null; then
         info "sealing key present ($SEAL_KEY)"
         return 0

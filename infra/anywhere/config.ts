@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { LogFileNames } from "../../worker/src/options";
-import { ConfigError, configKey as key, flag, oneOf, parseValue, pulumiConfigReader, wholeNumber, type ConfigReader } from "../config";
+import { ConfigError, configKey as key, flag, matching, oneOf, parseValue, pulumiConfigReader, wholeNumber, type ConfigReader } from "../config";
 import { HostKeyError, parseHostKey, pinInstructions } from "./host-key";
 import { keyProtection } from "./ssh-key";
 
@@ -93,24 +93,18 @@ function endpoint(where: string, raw: unknown, requireName: boolean): Endpoint {
     for (const field of Object.keys(entry)) {
         if (!known.has(field)) throw new ConfigError(`${where}.${field}`, entry[field], `unknown field; the fields are ${[...known].join(", ")}`);
     }
-    if (requireName && (typeof entry.name !== "string" || !HOST_NAME.test(entry.name))) {
-        throw new ConfigError(`${where}.name`, entry.name, "expected 1 to 32 lower-case letters, digits and dashes, e.g. pi-1");
-    }
-    if (typeof entry.address !== "string" || !ADDRESS.test(entry.address)) {
-        throw new ConfigError(`${where}.address`, entry.address, "expected a host name or IP address, e.g. 192.0.2.10");
-    }
-    if (typeof entry.user !== "string" || !USER.test(entry.user)) {
-        throw new ConfigError(`${where}.user`, entry.user, "expected the SSH user, e.g. ubuntu (root or with passwordless sudo)");
-    }
+    const name = requireName ? matching(`${where}.name`, entry.name, HOST_NAME, "1 to 32 lower-case letters, digits and dashes, e.g. pi-1") : undefined;
+    const address = matching(`${where}.address`, entry.address, ADDRESS, "a host name or IP address, e.g. 192.0.2.10");
+    const user = matching(`${where}.user`, entry.user, USER, "the SSH user, e.g. ubuntu (root or with passwordless sudo)");
     const port = wholeNumber(`${where}.port`, entry.port ?? 22, 1, 65535);
-    const who = requireName ? `host ${entry.name as string} (${entry.address})` : `the bastion (${entry.address})`;
+    const who = name !== undefined ? `host ${name} (${address})` : `the bastion (${address})`;
     let hostKey: string | undefined;
     if (entry.hostKey !== undefined) {
         if (typeof entry.hostKey !== "string") {
             throw new ConfigError(`${where}.hostKey`, entry.hostKey, `${who}: expected the host's public key as text, e.g. ssh-ed25519 AAAA...`);
         }
         try {
-            hostKey = parseHostKey(entry.hostKey, { address: entry.address, port }).key;
+            hostKey = parseHostKey(entry.hostKey, { address, port }).key;
         } catch (error) {
             if (!(error instanceof HostKeyError)) throw error;
             throw new ConfigError(`${where}.hostKey`, entry.hostKey, `${who}: ${error.message}`);
@@ -121,10 +115,10 @@ function endpoint(where: string, raw: unknown, requireName: boolean): Endpoint {
         throw new ConfigError(`${where}.insecureIgnoreHostKey`, insecure, `${who} has a hostKey, which is checked: remove insecureIgnoreHostKey (or the hostKey, to skip the check)`);
     }
     return {
-        ...(requireName ? { name: entry.name as string, insecureIgnoreHostKey: insecure } : {}),
-        address: entry.address,
+        ...(name !== undefined ? { name, insecureIgnoreHostKey: insecure } : {}),
+        address,
         port,
-        user: entry.user,
+        user,
         ...(hostKey === undefined ? {} : { hostKey }),
     };
 }
@@ -169,10 +163,7 @@ export function loadAnywhereConfig(
 ): AnywhereConfig {
     const get = (name: string) => parseValue(read(key(name)));
 
-    const regionStack = get("regionStack") ?? `${context.organization}/${context.project}/region`;
-    if (typeof regionStack !== "string" || !/^([\w.-]+\/){0,2}[\w.-]+$/.test(regionStack)) {
-        throw new ConfigError(key("regionStack"), regionStack, "expected the region stack's name, e.g. region or my-org/ecs-anywhere/region");
-    }
+    const regionStack = matching(key("regionStack"), get("regionStack") ?? `${context.organization}/${context.project}/region`, /^([\w.-]+\/){0,2}[\w.-]+$/, "the region stack's name, e.g. region or my-org/ecs-anywhere/region");
 
     const rawHosts = get("hosts");
     if (!Array.isArray(rawHosts) || rawHosts.length === 0) {
@@ -231,21 +222,13 @@ export function loadAnywhereConfig(
     const activationRenewDays = wholeNumber(key("activationRenewDays"), get("activationRenewDays") ?? Math.min(3, activationExpiryDays - 1), 0, activationExpiryDays - 1);
     const activationHeadroom = wholeNumber(key("activationHeadroom"), get("activationHeadroom") ?? 2, 0, MAX_HOSTS_PER_ACTIVATION - 1);
 
-    const installerUrl = get("installerUrl") ?? OFFICIAL_INSTALLER_URL;
-    if (typeof installerUrl !== "string" || !/^https?:\/\/\S+$/.test(installerUrl)) {
-        throw new ConfigError(key("installerUrl"), installerUrl, `expected a URL; the official one is ${OFFICIAL_INSTALLER_URL}`);
-    }
-    const installerSha256 = get("installerSha256");
-    if (installerSha256 !== undefined && (typeof installerSha256 !== "string" || !/^[0-9a-f]{64}$/.test(installerSha256))) {
-        throw new ConfigError(key("installerSha256"), installerSha256, "expected 64 lower-case hex digits, as `sha256sum ecs-anywhere-install.sh` prints");
-    }
+    const installerUrl = matching(key("installerUrl"), get("installerUrl") ?? OFFICIAL_INSTALLER_URL, /^https?:\/\/\S+$/, `a URL; the official one is ${OFFICIAL_INSTALLER_URL}`);
+    const rawSha256 = get("installerSha256");
+    const installerSha256 = rawSha256 === undefined ? undefined : matching(key("installerSha256"), rawSha256, /^[0-9a-f]{64}$/, "64 lower-case hex digits, as `sha256sum ecs-anywhere-install.sh` prints");
     const endpointUrl = (name: "ssmEndpoint" | "ecsEndpoint", service: string): string | undefined => {
         const value = get(name);
         if (value === undefined) return undefined;
-        if (typeof value !== "string" || !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(value)) {
-            throw new ConfigError(key(name), value, `expected the URL the hosts reach ${service} at, e.g. https://${service.toLowerCase()}.eu-west-1.amazonaws.com or your interface VPC endpoint's https://vpce-....${service.toLowerCase()}.eu-west-1.vpce.amazonaws.com; unset it to use the region's public endpoint`);
-        }
-        return value;
+        return matching(key(name), value, /^https?:\/\/[^\s/]+(\/\S*)?$/, `the URL the hosts reach ${service} at, e.g. https://${service.toLowerCase()}.eu-west-1.amazonaws.com or your interface VPC endpoint's https://vpce-....${service.toLowerCase()}.eu-west-1.vpce.amazonaws.com; unset it to use the region's public endpoint`);
     };
     const ssmEndpoint = endpointUrl("ssmEndpoint", "SSM");
     const ecsEndpoint = endpointUrl("ecsEndpoint", "ECS");
@@ -263,7 +246,7 @@ export function loadAnywhereConfig(
         activationExpiryDays,
         activationRenewDays,
         installerUrl,
-        ...(installerSha256 === undefined ? {} : { installerSha256: installerSha256 as string }),
+        ...(installerSha256 === undefined ? {} : { installerSha256 }),
         reregister,
         desiredCount: wholeNumber(key("desiredCount"), get("desiredCount") ?? hosts.length, 0, MAX_HOSTS_PER_ACTIVATION),
         logFileNames: oneOf(key("logFileNames"), get("logFileNames") ?? "hash", ["plain", "hash", "off"] as const),

@@ -48,7 +48,8 @@ export function pinInstructions(targets: readonly ScanTarget[]): string {
     );
 }
 
-function readString(data: Buffer, offset: number): { value: Buffer; next: number } | undefined {
+/** A `string` of the SSH wire format (RFC 4251: uint32 length, then the bytes), as keys hold them; undefined past the end. */
+export function readString(data: Buffer, offset: number): { value: Buffer; next: number } | undefined {
     if (offset + 4 > data.length) return undefined;
     const length = data.readUInt32BE(offset);
     if (offset + 4 + length > data.length) return undefined;

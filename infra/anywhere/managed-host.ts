@@ -74,14 +74,14 @@ export const PER_DIAL_TIMEOUT_SECONDS = 5;
 export function sshConnection(host: HostConfig, ssh: SshAccess): command.types.input.remote.ConnectionArgs {
     const credentials =
         ssh.privateKey !== undefined ? { privateKey: ssh.privateKey, ...(ssh.privateKeyPassword !== undefined ? { privateKeyPassword: ssh.privateKeyPassword } : {}) } : { agentSocketPath: ssh.agentSocketPath };
+    const dialing = { dialErrorLimit: DIAL_ERROR_LIMIT, perDialTimeout: PER_DIAL_TIMEOUT_SECONDS };
     return {
         host: host.address,
         port: host.port,
         user: host.user,
         ...credentials,
         ...(host.hostKey ? { hostKey: host.hostKey } : {}),
-        dialErrorLimit: DIAL_ERROR_LIMIT,
-        perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
+        ...dialing,
         ...(ssh.bastion
             ? {
                   proxy: {
@@ -90,8 +90,7 @@ export function sshConnection(host: HostConfig, ssh: SshAccess): command.types.i
                       user: ssh.bastion.user,
                       ...credentials,
                       hostKey: ssh.bastion.hostKey,
-                      dialErrorLimit: DIAL_ERROR_LIMIT,
-                      perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
+                      ...dialing,
                   },
               }
             : {}),

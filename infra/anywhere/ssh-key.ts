@@ -4,17 +4,10 @@
  * dialled (the command provider would otherwise fail every host with "this private key is
  * passphrase protected" or "key is not password protected"). Pure functions, tested without mocks.
  */
+import { readString } from "./host-key";
 
 /** How a private key's text says it is stored. */
 export type KeyProtection = "passphrase" | "none" | "unknown";
-
-/** A `string` field of the OpenSSH key format (uint32 length, then the bytes). */
-function readString(data: Buffer, offset: number): { value: string; next: number } | undefined {
-    if (offset + 4 > data.length) return undefined;
-    const length = data.readUInt32BE(offset);
-    if (offset + 4 + length > data.length) return undefined;
-    return { value: data.subarray(offset + 4, offset + 4 + length).toString("latin1"), next: offset + 4 + length };
-}
 
 const OPENSSH_MAGIC = "openssh-key-v1\0";
 
@@ -33,5 +26,5 @@ export function keyProtection(text: string): KeyProtection {
     if (data.subarray(0, OPENSSH_MAGIC.length).toString("latin1") !== OPENSSH_MAGIC) return "unknown";
     const cipher = readString(data, OPENSSH_MAGIC.length);
     if (cipher === undefined) return "unknown";
-    return cipher.value === "none" ? "none" : "passphrase";
+    return cipher.value.toString("latin1") === "none" ? "none" : "passphrase";
 }

@@ -582,16 +582,8 @@ describe("anywhere config", () => {
         assert.equal(sshConnection(config.hosts[0], { privateKey: TEST_KEY }).privateKeyPassword, undefined, "no passphrase, none given");
     });
     it("never prints the private key or its passphrase in an error", () => {
-        for (const extra of [{ "ecs-anywhere:sshPrivateKeyPassphrase": "hunter2" }, { "ecs-anywhere:sshPrivateKey": `${mockSshKey("aes256-ctr")}hunter2` }]) {
+        for (const extra of [{ "ecs-anywhere:sshPrivateKey": "hunter2-not-a-key" }, { "ecs-anywhere:sshPrivateKeyPassphrase": "hunter2" }, { "ecs-anywhere:sshPrivateKey": `${mockSshKey("aes256-ctr")}hunter2` }]) {
             assert.throws(() => load(extra), (error: unknown) => error instanceof ConfigError && !error.message.includes("hunter2"));
-        }
-    });
-    it("never prints the private key in an error", () => {
-        try {
-            load({ "ecs-anywhere:sshPrivateKey": "hunter2-not-a-key" });
-            assert.fail("accepted a bad key");
-        } catch (error) {
-            assert.ok(error instanceof Error && !error.message.includes("hunter2"));
         }
     });
     it("hands the hosts' SSM and ECS endpoints to preflight, and ECS's to the installer", () => {
