@@ -10,7 +10,7 @@
  * chunk 25 ms each way; `tc netem` is not available here).
  */
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -111,6 +111,23 @@ async function seed(endpoint: string, queueUrl: string, names: string[]): Promis
     sqs.destroy();
 }
 
+/** `contender` started as the image starts the worker, on `queueUrl` through `endpoint`, on `folders`. */
+function spawnContender(contender: Contender, endpoint: string, queueUrl: string, folders: { source: string; destination: string }): ChildProcess {
+    return spawn(contender.command[0], contender.command.slice(1), {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: workerProcessEnv(endpoint, queueUrl, folders, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...contender.env }),
+    });
+}
+
+/** SIGTERM, as ECS stops a task; SIGKILL after 5 s. */
+async function stopContender(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
 export async function measure(emulator: Emulator, contender: Contender, link: "loopback" | "wan", count: number, endpoint: string, timeoutMs: number): Promise<Measurement> {
     const folders = makeDataFolders("ecs-anywhere-bench-");
     try {
@@ -119,10 +136,7 @@ export async function measure(emulator: Emulator, contender: Contender, link: "l
         if (!contender.isCeiling) for (const name of names) fs.writeFileSync(path.join(folders.source, name), "x");
         await seed(emulator.endpoint, queue.url, names);
 
-        const child = spawn(contender.command[0], contender.command.slice(1), {
-            stdio: ["ignore", "ignore", "inherit"],
-            env: workerProcessEnv(endpoint, queue.url, folders, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...contender.env }),
-        });
+        const child = spawnContender(contender, endpoint, queue.url, folders);
         let firstReceive = Number.NaN;
         let finished = Number.NaN;
         let peak = 0;
@@ -141,10 +155,7 @@ export async function measure(emulator: Emulator, contender: Contender, link: "l
         }
         peak = Math.max(peak, peakRssMb(child.pid ?? 0) || 0);
         const cpu = cpuSeconds(child.pid ?? 0);
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
+        await stopContender(child);
 
         const complete = !Number.isNaN(finished) && (contender.isCeiling === true || fs.readdirSync(folders.destination).length === count);
         const end = Number.isNaN(finished) ? performance.now() : finished;
@@ -172,17 +183,11 @@ export async function measureStartup(emulator: Emulator, contender: Contender, t
     try {
         const queue = createQueuePair(emulator);
         const spawned = performance.now();
-        const child = spawn(contender.command[0], contender.command.slice(1), {
-            stdio: ["ignore", "ignore", "inherit"],
-            env: workerProcessEnv(proxy.url, queue.url, folders, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...contender.env }),
-        });
-        const exited = new Promise((resolve) => child.once("exit", resolve));
+        const child = spawnContender(contender, proxy.url, queue.url, folders);
         let timer: NodeJS.Timeout | undefined;
         const first = await Promise.race([firstReceive, new Promise<number>((resolve) => (timer = setTimeout(() => resolve(Number.NaN), timeoutMs)))]);
         clearTimeout(timer);
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        await stopContender(child);
         return first - spawned;
     } finally {
         await proxy.close();

@@ -16,7 +16,7 @@
  */
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from "@smithy/core";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
-import { WorkerConfigError } from "./options";
+import { WorkerConfigError, type Environment } from "./options";
 
 export type CredentialSource = "environment" | "container" | "default-chain";
 
@@ -44,7 +44,7 @@ export function withTimeout(provider: AwsCredentialIdentityProvider, ms: number,
 }
 
 /** Which chain the environment selects (the variables are read, never logged). */
-export function credentialSource(env: Readonly<Record<string, string | undefined>> = process.env): CredentialSource {
+export function credentialSource(env: Environment = process.env): CredentialSource {
     if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return "environment";
     if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return "container";
     return "default-chain";

@@ -1,5 +1,5 @@
 /** The worker as a library: what tests, the demo and the benchmark use to run it in process. */
-export { createSqsClient, errorFromResponse, sqsEndpoint, SqsClient, SqsServiceError, QUERY_ERROR_NAMES, type Message, type SqsAction, type SqsActions, type SqsClientOptions, type SqsSender } from "./sqs-client";
+export { createSqsClient, sqsEndpoint, SqsClient, SqsServiceError, QUERY_ERROR_NAMES, type Message, type SqsAction, type SqsActions, type SqsClientOptions, type SqsSender } from "./sqs-client";
 export { credentialChain, credentialSource, type CredentialSource } from "./credentials";
 export { Worker, backoffDelay, BACKOFF, FOLDER_RECHECK, type WorkerDependencies, type WorkerStats } from "./worker";
 export { FolderCheck, FolderError, IMAGE_UID, PROBE_NAME, WORKER_SIDE_CODES, type FolderProblem } from "./folders";

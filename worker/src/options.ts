@@ -94,9 +94,10 @@ export class WorkerConfigError extends Error {
     }
 }
 
-type Environment = Readonly<Record<string, string | undefined>>;
+export type Environment = Readonly<Record<string, string | undefined>>;
 
-function setting(env: Environment, name: string, alias?: string): { name: string; value: string } | undefined {
+/** The first of `name` and `alias` set to something other than blanks, trimmed, with the variable it came from. */
+export function setting(env: Environment, name: string, alias?: string): { name: string; value: string } | undefined {
     for (const key of alias === undefined ? [name] : [name, alias]) {
         const value = env[key]?.trim();
         if (value !== undefined && value !== "") return { name: key, value };

@@ -10,12 +10,12 @@
  * correction from each response's Date header, the MD5 check of received bodies, abort signals.
  */
 import { isServerError, isThrottlingError, isTransientError, StandardRetryStrategy, DEFAULT_MAX_ATTEMPTS, getRetryAfterHint } from "@smithy/core/retry";
+import { Hash } from "@smithy/core/serde";
 import { SignatureV4 } from "@smithy/signature-v4";
-import type { AwsCredentialIdentityProvider, Checksum, SourceData, StandardRetryToken, RetryErrorType } from "@smithy/types";
-import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
+import type { AwsCredentialIdentityProvider, StandardRetryToken, RetryErrorType } from "@smithy/types";
+import { createHash } from "node:crypto";
 import * as http from "node:http";
-import type { WorkerOptions } from "./options";
-import { WorkerConfigError } from "./options";
+import { setting, WorkerConfigError, type Environment, type WorkerOptions } from "./options";
 import { credentialChain, type CredentialSource } from "./credentials";
 
 /** A message as ReceiveMessage returns it (the fields the worker reads). */
@@ -139,7 +139,7 @@ function header(headers: http.IncomingHttpHeaders, name: string): string | undef
  * it: the code from `x-amzn-query-error` first, else the body's `code`, the `x-amzn-errortype`
  * header, the body's `__type`.
  */
-export function errorFromResponse(statusCode: number, headers: http.IncomingHttpHeaders, text: string): SqsServiceError {
+function errorFromResponse(statusCode: number, headers: http.IncomingHttpHeaders, text: string): SqsServiceError {
     const requestId = header(headers, "x-amzn-requestid");
     let data: Record<string, unknown>;
     try {
@@ -169,14 +169,14 @@ export function errorFromResponse(statusCode: number, headers: http.IncomingHttp
 }
 
 /** Longest error message kept from an answer: its first paragraph says what went wrong. */
-export const MAX_ERROR_MESSAGE_CHARS = 400;
+const MAX_ERROR_MESSAGE_CHARS = 400;
 
 /**
  * The first paragraph of SQS's error message, at most MAX_ERROR_MESSAGE_CHARS. SignatureDoesNotMatch
  * goes on, after a blank line, with the canonical request SQS expected, every signed header in it,
  * the session token among them: the worker logs the message in its `sqs-error` lines.
  */
-export function firstParagraph(message: string): string {
+function firstParagraph(message: string): string {
     const first = message.split(/\r?\n\s*\r?\n/, 1)[0] ?? "";
     return first.length > MAX_ERROR_MESSAGE_CHARS ? `${first.slice(0, MAX_ERROR_MESSAGE_CHARS)}...` : first;
 }
@@ -221,27 +221,8 @@ function retryErrorType(error: Error): RetryErrorType {
     return "CLIENT_ERROR";
 }
 
-/** SHA-256 and HMAC-SHA256 from node:crypto in the shape the SigV4 signer asks for. */
-export class Sha256 implements Checksum {
-    private hash: Hash | Hmac;
-    constructor(private readonly secret?: SourceData) {
-        this.hash = this.fresh();
-    }
-    private fresh(): Hash | Hmac {
-        if (this.secret === undefined) return createHash("sha256");
-        const key = this.secret;
-        return createHmac("sha256", typeof key === "string" ? key : key instanceof ArrayBuffer ? new Uint8Array(key) : new Uint8Array(key.buffer, key.byteOffset, key.byteLength));
-    }
-    update(data: Uint8Array | string): void {
-        this.hash.update(data);
-    }
-    digest(): Promise<Uint8Array> {
-        return Promise.resolve(this.hash.digest());
-    }
-    reset(): void {
-        this.hash = this.fresh();
-    }
-}
+/** SHA-256 and HMAC-SHA256 as the SDK's Node.js clients hand them to the signer (node:crypto, through @smithy/core, which the signer loads anyway). */
+const SHA256 = Hash.bind(null, "sha256");
 
 function md5Hex(text: string): string {
     return createHash("md5").update(text, "utf8").digest("hex");
@@ -253,13 +234,13 @@ function md5Hex(text: string): string {
  * puts it in place of the regional endpoint); the regional endpoint where the queue URL is not one
  * WHATWG parses (an emulator's `http://sqs.us-east-1.127.0.0.1:4566/...`).
  */
-export function sqsEndpoint(queueUrl: string, region: string, env: Readonly<Record<string, string | undefined>> = process.env): URL {
-    const variable = env.AWS_ENDPOINT_URL_SQS?.trim() ? "AWS_ENDPOINT_URL_SQS" : env.AWS_ENDPOINT_URL?.trim() ? "AWS_ENDPOINT_URL" : undefined;
-    if (variable !== undefined) {
-        const value = env[variable]?.trim() ?? "";
+export function sqsEndpoint(queueUrl: string, region: string, env: Environment = process.env): URL {
+    const given = setting(env, "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL");
+    if (given !== undefined) {
+        const { name, value } = given;
         const url = URL.canParse(value) ? new URL(value) : undefined;
         if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
-            throw new WorkerConfigError(variable, `expected an http(s) URL such as https://sqs.eu-west-1.amazonaws.com or http://127.0.0.1:4566, got ${JSON.stringify(value)}`);
+            throw new WorkerConfigError(name, `expected an http(s) URL such as https://sqs.eu-west-1.amazonaws.com or http://127.0.0.1:4566, got ${JSON.stringify(value)}`);
         }
         return url;
     }
@@ -315,7 +296,7 @@ export class SqsClient implements SqsSender {
         this.path = url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`;
         this.endpoint = url.origin + (this.path === "/" ? "" : this.path);
         if (options.credentialSource !== undefined) this.credentials = options.credentialSource;
-        this.signer = new SignatureV4({ service: "sqs", region: options.region, credentials: options.credentials, sha256: Sha256 });
+        this.signer = new SignatureV4({ service: "sqs", region: options.region, credentials: options.credentials, sha256: SHA256 });
     }
 
     async send<A extends SqsAction>(action: A, input: SqsActions[A]["input"], options?: { readonly abortSignal?: AbortSignal }): Promise<SqsActions[A]["output"]> {
@@ -459,7 +440,7 @@ function checkBodies(output: SqsActions["ReceiveMessage"]["output"]): void {
  * The worker's client: a pool large enough for every loop plus its deletes, a 5 s connection
  * timeout, and a request timeout of the long-poll wait plus 10 s (anything longer is a dead link).
  */
-export function createSqsClient(options: WorkerOptions, env: Readonly<Record<string, string | undefined>> = process.env): SqsClient {
+export function createSqsClient(options: WorkerOptions, env: Environment = process.env): SqsClient {
     const chain = credentialChain();
     return new SqsClient({
         region: options.region,

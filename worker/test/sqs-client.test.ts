@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createSqsClient, credentialSource, QUERY_ERROR_NAMES, sqsEndpoint, SqsClient, SqsServiceError, WorkerConfigError, type SqsClientOptions } from "../src/index";
 import { credentialChain } from "../src/credentials";
-import { Sha256 } from "../src/sqs-client";
+import { Hash } from "@smithy/core/serde";
 import { DEFAULTS, type WorkerOptions } from "../src/options";
 import { startCannedServer, type CannedAnswer, type CannedRequest, type CannedServer } from "./support/canned-server";
 import { buildWorker, createQueuePair, startEmulator, WORKER_MAIN } from "./support/harness";
@@ -59,7 +59,7 @@ function amzDate(value: string | string[] | undefined): Date {
 async function reSign(request: CannedRequest, port: number, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }, region = REGION): Promise<string> {
     const signed = /SignedHeaders=([^,]+)/.exec(String(request.headers.authorization))?.[1].split(";") ?? [];
     const headers = Object.fromEntries(signed.filter((name) => !["x-amz-date", "x-amz-security-token"].includes(name)).map((name) => [name, String(request.headers[name])]));
-    const signer = new SignatureV4({ service: "sqs", region, credentials, sha256: Sha256 });
+    const signer = new SignatureV4({ service: "sqs", region, credentials, sha256: Hash.bind(null, "sha256") });
     const again = await signer.sign({ method: request.method, protocol: "http:", hostname: "127.0.0.1", port, path: request.url, query: {}, headers, body: request.body }, { signingDate: amzDate(request.headers["x-amz-date"]) });
     return again.headers.authorization;
 }
