@@ -42,6 +42,7 @@ describe("e2e:tools: the upstream sources it builds from", function () {
         const run = buildCommand();
         assert.equal(run.status, 1, run.stdout + run.stderr);
         assert.match(run.stderr, new RegExp(`has pulumi-command-0\\.9\\.9-provider\\.tar\\.gz but pulumi-command-${COMMAND_VERSION.replace(/\./g, "\\.")}-provider\\.tar\\.gz is wanted \\(the version @pulumi/command declares\\)`));
+        assert.doesNotMatch(run.stderr, /no command provider/);
     });
 
     it("refuses an archive whose sha256 is not the pinned one, before unpacking it", () => {
@@ -49,6 +50,7 @@ describe("e2e:tools: the upstream sources it builds from", function () {
         const run = buildCommand();
         assert.equal(run.status, 1, run.stdout + run.stderr);
         assert.match(run.stderr, /does not match its pinned sha256 [0-9a-f]{64} \(e2e\/tools\/vendor\.sha256\): the archive was changed or is another one/);
+        assert.doesNotMatch(run.stderr, /no command provider/, "the archive is there: no message saying it is not");
     });
 
     it("with neither an installed plugin nor an archive, names what is missing and both ways to get it", () => {

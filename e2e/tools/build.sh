@@ -68,16 +68,18 @@ if [ "${E2E_TOOLS_BUILD:-}" != 1 ] && found="$(command -v pulumi 2>/dev/null)"; 
     [ "$(dirname "$found")" = "$(readlink -f "$bin")" ] || installed_cli="$found"
 fi
 
-# The archive of $1 (a name pattern with the version left as *) whose sha256 is pinned, checked.
+# vendored PATTERN VERSION WHOSE MISSING: the archive PATTERN names (the version left as *) at VERSION
+# (WHOSE, in messages), its pinned sha256 checked; each failure is fatal with its own message, MISSING
+# where there is no archive at all. Run in $(...): the caller adds `|| exit 1`.
 vendored() {
     local pattern="$1" wanted="$2" file name sum
-    [ -d "$vendor" ] || return 1
+    [ -d "$vendor" ] || fatal "$4"
     file="$vendor/${pattern/\*/$wanted}"
     if [ ! -f "$file" ]; then
         local others
         others="$(cd "$vendor" && find . -maxdepth 1 -name "$pattern" -printf '%f ' 2>/dev/null)"
         [ -z "$others" ] || fatal "$vendor has ${others% } but ${pattern/\*/$wanted} is wanted (the version $3): put that upstream archive there, or install the matching package version"
-        return 1
+        fatal "$4"
     fi
     name="$(basename "$file")"
     sum="$(awk -v n="$name" '$2 == n { print $1 }' "$sums")"
@@ -145,10 +147,11 @@ build_language_host() {
         link "$beside/pulumi-language-nodejs" pulumi-language-nodejs
         link "$beside/pulumi-resource-pulumi-nodejs" pulumi-resource-pulumi-nodejs
     else
+        missing="no Node.js language host: no installed Pulumi CLI carries one, and $vendor has no pulumi-language-nodejs-<version>.tar.gz to build it from (set E2E_VENDOR_DIR to the folder of upstream archives, or install the Pulumi CLI)"
         archive="$({ cd "$vendor" 2>/dev/null && find . -maxdepth 1 -name 'pulumi-language-nodejs-*.tar.gz' -printf '%f\n' | sort -V | tail -n 1; } || true)"
-        [ -n "$archive" ] || fatal "no Node.js language host: no installed Pulumi CLI carries one, and $vendor has no pulumi-language-nodejs-<version>.tar.gz to build it from (set E2E_VENDOR_DIR to the folder of upstream archives, or install the Pulumi CLI)"
+        [ -n "$archive" ] || fatal "$missing"
         version="${archive#pulumi-language-nodejs-}"; version="${version%.tar.gz}"
-        file="$(vendored 'pulumi-language-nodejs-*.tar.gz' "$version" "of the language host")"
+        file="$(vendored 'pulumi-language-nodejs-*.tar.gz' "$version" "of the language host" "$missing")" || exit 1
         for tool in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do [ ! -L "$bin/$tool" ] || rm -f "$bin/$tool"; done
         if built_from pulumi-language-nodejs "$file" "$host_module" && [ -x "$bin/pulumi-resource-pulumi-nodejs" ]; then
             info "pulumi-language-nodejs v$version: already built"
@@ -179,8 +182,8 @@ build_command() {
         link "$plugin" pulumi-resource-command
     else
         [ ! -L "$bin/pulumi-resource-command" ] || rm -f "$bin/pulumi-resource-command"
-        file="$(vendored 'pulumi-command-*-provider.tar.gz' "$command_version" "@pulumi/command declares")" ||
-            fatal "no command provider v$command_version: it is not installed (${plugin}) and $vendor has no pulumi-command-$command_version-provider.tar.gz to build it from (set E2E_VENDOR_DIR, or run \`pulumi plugin install resource command $command_version\`)"
+        file="$(vendored 'pulumi-command-*-provider.tar.gz' "$command_version" "@pulumi/command declares" \
+            "no command provider v$command_version: it is not installed (${plugin}) and $vendor has no pulumi-command-$command_version-provider.tar.gz to build it from (set E2E_VENDOR_DIR, or run \`pulumi plugin install resource command $command_version\`)")" || exit 1
         if built_from pulumi-resource-command "$file" "$command_module"; then
             info "pulumi-resource-command v$command_version: already built"
         else
