@@ -19,7 +19,7 @@ import { configureSite, expect, REGION, Sandbox, sandboxUnavailable } from "./li
 const LOGICAL = new Set(["pulumi:pulumi:Stack", "ecs-anywhere:hosts:ManagedHost"]);
 
 /** The most resource operations in flight at once (started, not yet done or failed), by event order. */
-export function maxInFlight(steps: readonly EngineStep[]): number {
+function maxInFlight(steps: readonly EngineStep[]): number {
     let running = 0;
     let most = 0;
     for (const step of steps) {
@@ -31,7 +31,7 @@ export function maxInFlight(steps: readonly EngineStep[]): number {
 }
 
 /** Median seconds from start to done of the steps whose name ends with `-<step>`, by the engine's clock. */
-export function medianStepSeconds(steps: readonly EngineStep[], step: string): number | undefined {
+function medianStepSeconds(steps: readonly EngineStep[], step: string): number | undefined {
     const durations: number[] = [];
     for (const done of steps.filter((s) => s.phase === "done" && s.name.endsWith(`-${step}`) && s.op !== "same")) {
         const started = steps.find((s) => s.phase === "start" && s.urn === done.urn);

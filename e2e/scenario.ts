@@ -35,7 +35,7 @@ import {
     unreachableFromHere,
 } from "./lib/checks";
 import { changed, changedOn, describeSteps, failedOn, hostStep, secondsTo, startedInLatestEventLog } from "./lib/engine-log";
-import { configureSite, expect, hostEntry, REGION, ROOT, Sandbox, sandboxUnavailable, startSshAgent, tail, type RunResult } from "./lib/sandbox";
+import { configureSite, expect, hostEntry, hostSettings, REGION, ROOT, Sandbox, sandboxUnavailable, setAllArgs, startSshAgent, tail, type RunResult } from "./lib/sandbox";
 import { playStory, step } from "./lib/story";
 import { liveResources } from "./standins/records";
 
@@ -79,6 +79,14 @@ async function currentCodeDigest(s: Sandbox, stack = "anywhere"): Promise<string
 async function wipe(host: TestHost): Promise<void> {
     const wiped = await host.ssh(cleanupCommand(host.name));
     expect(wiped.status === 0 && registrationLeft(host).length === 0, `wiping ${host.name} failed: ${wiped.stderr}`);
+}
+
+/** `what` (`run`) deregistered nobody, and the hosts' ids are still `before` (JSON); w.site re-read. */
+async function expectRegistrationsKept(w: World, run: RunResult, before: string, what: string): Promise<void> {
+    const deregistered = deregistrationsIn(run.calls);
+    expect(deregistered.length === 0, `${what} deregistered: ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
+    w.site = await w.s.outputs("anywhere");
+    expect(JSON.stringify(w.site.hosts) === before, `the hosts' ids changed: ${before} -> ${JSON.stringify(w.site.hosts)}`);
 }
 
 /** beta registered again: with the current code, new ids recorded, its old ones deregistered (ECS, then SSM), nothing else; alpha unchanged. */
@@ -255,10 +263,7 @@ const story = [
                 expect(others.length === 0, `a new activation touched more than seal and install on ${host.name}: ${describeSteps(others)}`);
                 expect(host.installerRuns().length === 1, `the installer ran again on ${host.name}, already registered`);
             }
-            const deregistered = deregistrationsIn(renew.calls);
-            expect(deregistered.length === 0, `the renewal deregistered: ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
-            w.site = await s.outputs("anywhere");
-            expect(JSON.stringify(w.site.hosts) === before, `the hosts' ids changed: ${before} -> ${JSON.stringify(w.site.hosts)}`);
+            await expectRegistrationsKept(w, renew, before, "the renewal");
         },
         ["anywhere"],
     ),
@@ -301,10 +306,7 @@ const story = [
                 const touched = changedOn(move.steps, host.name).filter((c) => /-(cleanup|seal|install|verify|registration)$/.test(c.name));
                 expect(touched.length === 0, `moving the data folder touched ${describeSteps(touched)}`);
             }
-            const deregistered = deregistrationsIn(move.calls);
-            expect(deregistered.length === 0, `moving the data folder deregistered: ${deregistered.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
-            w.site = await s.outputs("anywhere");
-            expect(JSON.stringify(w.site.hosts) === before, `the hosts' ids changed: ${before} -> ${JSON.stringify(w.site.hosts)}`);
+            await expectRegistrationsKept(w, move, before, "moving the data folder");
         },
         ["anywhere"],
     ),
@@ -364,7 +366,7 @@ const story = [
         async ({ s, alpha, beta, delta, measured }) => {
             delta.stopSshd();
             const installerRuns = Object.fromEntries([alpha, beta].map((host) => [host.name, host.installerRuns().length]));
-            await s.pulumi(["config", "set-all", "-s", "anywhere", "--path", ...Object.entries(hostEntry(delta)).flatMap(([field, value]) => ["--plaintext", `ecs-anywhere:hosts[2].${field}=${value}`])]);
+            await s.pulumi(setAllArgs("anywhere", hostSettings([hostEntry(delta)], 2)));
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"], { expectFailure: true });
             expect(up.output.includes(delta.name) || up.output.includes(delta.address), `the failure does not name ${delta.name}:\n${tail(up.output, 30)}`);
             const failed = failedOn(up.steps, delta.name);
@@ -388,7 +390,7 @@ const story = [
         "a host off the network for 20 s after the provider starts dialling it (a reboot) is waited for and registered",
         async ({ s, epsilon, measured }) => {
             epsilon.powerOff();
-            await s.pulumi(["config", "set-all", "-s", "anywhere", "--path", ...Object.entries(hostEntry(epsilon)).flatMap(([field, value]) => ["--plaintext", `ecs-anywhere:hosts[2].${field}=${value}`])]);
+            await s.pulumi(setAllArgs("anywhere", hostSettings([hostEntry(epsilon)], 2)));
             // The host comes back 20 s after the engine starts its first step (preflight), as the engine's event log tells.
             let back: NodeJS.Timeout | undefined;
             const watch = setInterval(() => {

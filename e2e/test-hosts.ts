@@ -12,10 +12,10 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TestBed, testBedUnavailable, MAX_HOSTS_PER_PROCESS } from "../hosts/test/testbed";
-import { hostEntry, siteSettings } from "./lib/sandbox";
+import { hostEntry, hostSettings, setAllArgs, siteSettings } from "./lib/sandbox";
 
 /** What `serve` writes once its hosts answer; `up` prints it. */
-export interface TestHostsReady {
+interface TestHostsReady {
     readonly pid: number;
     readonly clientKey: string;
     readonly hosts: ReturnType<typeof hostEntry>[];
@@ -47,13 +47,8 @@ function alive(pid: number): boolean {
     }
 }
 
-/** The stack settings for the hosts, as `pulumi config set-all --path` takes them. */
-export function hostSettings(ready: TestHostsReady): [string, string][] {
-    return [...ready.hosts.flatMap((host, i) => Object.entries(host).map(([field, value]) => [`ecs-anywhere:hosts[${i}].${field}`, value] as [string, string])), ...ready.settings];
-}
-
 /** The settings as YAML to paste under `config:`, and how to set them and the key instead. */
-export function pasteText(ready: TestHostsReady, stack = "anywhere"): string {
+function pasteText(ready: TestHostsReady, stack = "anywhere"): string {
     const quote = (value: string) => JSON.stringify(value);
     const lines = [
         `The settings of a stack on these hosts (to paste under config: in Pulumi.${stack}.yaml, replacing its ecs-anywhere:hosts):`,
@@ -83,7 +78,7 @@ function configure(dir: string, stack: string): void {
         if (run.status !== 0) fail(`pulumi ${args.slice(0, 3).join(" ")} ... failed (exit ${run.status}); is the stack made? bash e2e/sandbox.sh pulumi stack init ${stack}`);
     };
     sandbox(["config", "rm", "-s", stack, "ecs-anywhere:hosts"]);
-    sandbox(["config", "set-all", "-s", stack, "--path", ...hostSettings(ready).flatMap(([key, value]) => ["--plaintext", `${key}=${value}`])]);
+    sandbox(setAllArgs(stack, [...hostSettings(ready.hosts), ...ready.settings]));
     sandbox(["config", "set", "-s", stack, "--secret", "ecs-anywhere:sshPrivateKey"], fs.readFileSync(ready.clientKey, "utf8"));
     process.stdout.write(`hosts: stack ${stack} now lists ${ready.hosts.map((host) => host.name).join(", ")} with their keys, the site's settings and the SSH key\n`);
 }

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { TestHost } from "../../hosts/test/testbed";
 import type { CallRecord } from "../standins/call-log";
 import { hostStep, type EngineStep } from "./engine-log";
-import { expect, indexOf, ROOT, type RunResult, type Sandbox } from "./sandbox";
+import { expect, ROOT, type RunResult, type Sandbox } from "./sandbox";
 
 /** Files a registration leaves on a host (the installer's and the agents'). */
 export const REGISTRATION_PATHS = ["/var/lib/amazon/ssm", "/etc/ecs", "/var/lib/ecs", "/var/lib/ecs-anywhere"];
@@ -27,8 +27,8 @@ export function deregistrationsIn(calls: readonly CallRecord[]): CallRecord[] {
 /** Where in `calls` the host with `ids` left ECS and SSM (-1: it did not). */
 export function deregistrationOf(calls: readonly CallRecord[], ids: { containerInstanceArn: string; managedInstanceId: string }): { ecs: number; ssm: number } {
     return {
-        ecs: indexOf(calls, (c) => c.provider === "ecs-api" && c.type === "DeregisterContainerInstance" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn)),
-        ssm: indexOf(calls, (c) => c.provider === "ssm-api" && c.type === "DeregisterManagedInstance" && JSON.stringify(c.inputs).includes(ids.managedInstanceId)),
+        ecs: calls.findIndex((c) => c.provider === "ecs-api" && c.type === "DeregisterContainerInstance" && JSON.stringify(c.inputs).includes(ids.containerInstanceArn)),
+        ssm: calls.findIndex((c) => c.provider === "ssm-api" && c.type === "DeregisterManagedInstance" && JSON.stringify(c.inputs).includes(ids.managedInstanceId)),
     };
 }
 
@@ -61,13 +61,18 @@ export function strangerKey(dir: string, type: string): string {
     return fs.readFileSync(`${file}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
 }
 
-/** The lines of the first `sh` block after the heading `heading` in `file` (a Markdown document). */
+/**
+ * The lines of the `sh` block under the heading `heading` in `file` (a Markdown document): the first
+ * one after it, before the next heading of level 1 or 2.
+ */
 export function shellBlock(file: string, heading: string): string[] {
     const text = fs.readFileSync(file, "utf8");
     const at = text.indexOf(`\n${heading}\n`);
     if (at < 0) throw new Error(`${path.basename(file)} has no heading ${JSON.stringify(heading)}`);
-    const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at));
-    if (!block) throw new Error(`${path.basename(file)} has no sh block under ${JSON.stringify(heading)}`);
+    const after = text.slice(at + heading.length + 2);
+    const block = /```sh\n([\s\S]*?)```/.exec(after);
+    const nextHeading = after.search(/^#{1,2} /m);
+    if (!block || (nextHeading >= 0 && block.index > nextHeading)) throw new Error(`${path.basename(file)} has no sh block under ${JSON.stringify(heading)}`);
     return block[1].split("\n").filter((line) => line.trim() !== "" && !line.trim().startsWith("#"));
 }
 

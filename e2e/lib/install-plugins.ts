@@ -39,7 +39,7 @@ export const STANDIN_FILES: Readonly<Record<string, string>> = {
 /** Where `npm run e2e:tools` puts the real tools. */
 export const TOOLS_BIN = path.join(REPOSITORY_ROOT, ".cache", "pulumi", "bin");
 /** Plugins the sandbox runs for real: the upstream binary of that name in TOOLS_BIN. */
-export const REAL_PLUGINS: readonly string[] = ["command"];
+const REAL_PLUGINS: readonly string[] = ["command"];
 
 export interface RequiredPlugin {
     readonly name: string;

@@ -11,9 +11,9 @@ import * as path from "node:path";
 import { testBedUnavailable, type TestBed, type TestHost } from "../../hosts/test/testbed";
 import { readCallLog, type CallRecord } from "../standins/call-log";
 import { readEngineSteps, type EngineStep } from "./engine-log";
+import { TOOLS_BIN } from "./install-plugins";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
-export const BIN = path.join(ROOT, ".cache", "pulumi", "bin");
 export const REGION = "eu-west-1";
 /** Files of the repository a copy of the project needs; the copy keeps the checkout's stack files untouched. */
 const PROJECT_LINKS = ["infra", "hosts", "worker", "node_modules", "policy", "tsconfig.json", "package.json"];
@@ -92,8 +92,9 @@ export class Sandbox {
         return result;
     }
 
-    async outputs(stack: string, showSecrets = false): Promise<Record<string, unknown>> {
-        const result = await this.pulumi(["stack", "output", "-s", stack, "--json", ...(showSecrets ? ["--show-secrets"] : [])]);
+    /** `stack`'s outputs, secrets left hidden. */
+    async outputs(stack: string): Promise<Record<string, unknown>> {
+        const result = await this.pulumi(["stack", "output", "-s", stack, "--json"]);
         return JSON.parse(result.output.slice(result.output.indexOf("{"))) as Record<string, unknown>;
     }
 }
@@ -113,14 +114,9 @@ export function expect(condition: unknown, message: string): asserts condition {
     if (!condition) throw new Error(message);
 }
 
-/** Index of the first call matching `match`, or -1. */
-export function indexOf(calls: readonly CallRecord[], match: (call: CallRecord) => boolean): number {
-    return calls.findIndex(match);
-}
-
 /** Why the real-engine runs cannot run here, or undefined if they can. */
 export function sandboxUnavailable(): string | undefined {
-    const missing = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "pulumi-resource-command"].filter((tool) => !fs.existsSync(path.join(BIN, tool)));
+    const missing = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "pulumi-resource-command"].filter((tool) => !fs.existsSync(path.join(TOOLS_BIN, tool)));
     return testBedUnavailable() ?? (missing.length > 0 ? `needs ${missing.join(", ")} in .cache/pulumi/bin: run \`npm run e2e:tools\` first` : undefined);
 }
 
@@ -140,6 +136,16 @@ export function siteSettings(bed: TestBed, dataDir: string): [string, string][] 
 /** A host as `ecs-anywhere:hosts` lists it, with its pinned key; `address`: where it is reached (default its own). */
 export function hostEntry(host: TestHost, address = host.address): Record<string, string> {
     return { name: host.name, address, user: "root", hostKey: host.publicHostKey };
+}
+
+/** Host entries as `pulumi config set-all --path` keys, `ecs-anywhere:hosts[<first + i>].<field>`. */
+export function hostSettings(entries: readonly Readonly<Record<string, string>>[], first = 0): [string, string][] {
+    return entries.flatMap((entry, i) => Object.entries(entry).map(([field, value]) => [`ecs-anywhere:hosts[${first + i}].${field}`, value] as [string, string]));
+}
+
+/** `pulumi config set-all` of plain `settings` on `stack` (`--path` keys allowed): one CLI start for all. */
+export function setAllArgs(stack: string, settings: readonly (readonly [string, string])[]): string[] {
+    return ["config", "set-all", "-s", stack, "--path", ...settings.flatMap(([key, value]) => ["--plaintext", `${key}=${value}`])];
 }
 
 export interface SiteOptions {
@@ -163,9 +169,7 @@ export async function configureSite(sandbox: Sandbox, stack: string, bed: TestBe
     await sandbox.pulumi(["stack", "init", stack]);
     await sandbox.pulumi(["config", "rm", "-s", stack, "ecs-anywhere:hosts"]);
     const entries = options.entries ?? hosts.map((host) => hostEntry(host));
-    const plain = [...entries.flatMap((entry, i) => Object.entries(entry).map(([field, value]) => [`ecs-anywhere:hosts[${i}].${field}`, value] as const)), ...siteSettings(bed, dataDir), ...(options.config ?? [])];
-    // One command for all plain values (a `config set` each costs a CLI start).
-    await sandbox.pulumi(["config", "set-all", "-s", stack, "--path", ...plain.flatMap(([key, value]) => ["--plaintext", `${key}=${value}`])]);
+    await sandbox.pulumi(setAllArgs(stack, [...hostSettings(entries), ...siteSettings(bed, dataDir), ...(options.config ?? [])]));
     for (const [key, value] of options.secrets ?? [["ecs-anywhere:sshPrivateKey", fs.readFileSync(bed.clientKey, "utf8")]]) {
         await sandbox.pulumi(["config", "set", "-s", stack, "--secret", key], { input: value });
     }
