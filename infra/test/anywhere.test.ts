@@ -48,7 +48,7 @@ async function runAnywhere(stack = "anywhere", extra: Record<string, unknown> = 
 /** The URN the SDK gives a resource (with its parent's type), not the mock's flat one. */
 const urnOf = (resource: pulumi.Resource) => promiseOf(resource.urn);
 /** A host component's children, by step. */
-const stepsOf = (host: ManagedHost) => ({ preflight: host.preflight, cleanup: host.cleanup, seal: host.seal, install: host.install, data: host.data, verify: host.verify, registration: host.registration });
+const stepsOf = (host: ManagedHost) => Object.fromEntries(HOST_STEP_NAMES.map((step) => [step, host[step]]));
 
 const commandsOf = (host: string) => ofType("command:remote:Command").filter((c) => c.name.includes(`-${host}-`));
 

@@ -86,15 +86,18 @@ function tableName(fullKey: string): string {
     return fullKey.startsWith("ecs-anywhere:") ? fullKey.slice("ecs-anywhere:".length) : fullKey;
 }
 
+/** The keys each program's loader reads (it runs once per file), and the aws:* ones of the hosts' deregistration. */
+const PROGRAMS = { region: programConfig("region"), anywhere: programConfig("anywhere") };
+const AWS_ACCESS_KEYS = awsAccessKeys();
+
 describe("docs: the config tables", () => {
     const project = projectFile();
-    const programs = { region: programConfig("region"), anywhere: programConfig("anywhere") };
     const tables = { region: configTable(CONFIG_TABLES.region), anywhere: configTable(CONFIG_TABLES.anywhere) };
-    const readBy = (key: string) => (["region", "anywhere"] as const).filter((kind) => [...programs[kind].keys].some((full) => tableName(full) === key));
+    const readBy = (key: string) => (["region", "anywhere"] as const).filter((kind) => [...PROGRAMS[kind].keys].some((full) => tableName(full) === key));
 
     for (const kind of ["region", "anywhere"] as const) {
         it(`${CONFIG_TABLES[kind]} has a row for every key the ${kind} program reads, and no other`, () => {
-            const expected = new Set([...programs[kind].keys].map(tableName));
+            const expected = new Set([...PROGRAMS[kind].keys].map(tableName));
             // The aws provider reads it: the cluster and the activation are made in that region.
             if (kind === "anywhere") expected.add("aws:region");
             const rows = [...tables[kind].keys()];
@@ -130,7 +133,7 @@ describe("docs: the config tables", () => {
 
     it("states as a default only what the program uses when the key is unset", () => {
         for (const kind of ["region", "anywhere"] as const) {
-            const loaded = programs[kind].loaded as unknown as Record<string, unknown>;
+            const loaded = PROGRAMS[kind].loaded as unknown as Record<string, unknown>;
             for (const row of tables[kind].values()) {
                 const stated = literalDefault(row.default);
                 if (stated === undefined || row.key.includes(":")) continue;
@@ -166,7 +169,7 @@ describe("docs: the config tables", () => {
 
     it("names every aws:* setting the hosts' deregistration at destroy honours", () => {
         const text = read(CONFIG_TABLES.anywhere);
-        assert.deepEqual([...awsAccessKeys()].filter((key) => !text.includes(`\`${key}\``)), [], `${CONFIG_TABLES.anywhere} does not name these settings`);
+        assert.deepEqual([...AWS_ACCESS_KEYS].filter((key) => !text.includes(`\`${key}\``)), [], `${CONFIG_TABLES.anywhere} does not name these settings`);
     });
 });
 
@@ -373,10 +376,10 @@ function commandLines(text: string): string[] {
 function commandContext(): CommandContext {
     const usage = /usage: ([^\n]*)/.exec(fs.readFileSync(path.join(ROOT, "e2e", "test-hosts.ts"), "utf8"));
     assert.ok(usage, "e2e/test-hosts.ts has no usage line");
-    const aws = new Set([...awsAccessKeys(), ...programConfig("region").keys, ...programConfig("anywhere").keys]);
+    const configKeys = new Set([...AWS_ACCESS_KEYS, ...PROGRAMS.region.keys, ...PROGRAMS.anywhere.keys]);
     return {
         scripts: (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts,
-        configKeys: aws,
+        configKeys,
         // Up to the note in parentheses ("the hosts live in ...").
         hostsSubcommands: [...usage[1].split("(")[0].matchAll(/hosts (\w+)/g)].map((m) => m[1]),
     };

@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { programConfig, projectFile } from "./support/config-keys";
 
-const { declared } = projectFile();
+const { declared, documented } = projectFile();
 
 describe("Pulumi.yaml", () => {
     it("declares only keys with a default, so no stack is missing a required value", () => {
@@ -24,7 +24,6 @@ describe("Pulumi.yaml", () => {
     });
 
     it("declares or documents every key the programs read, and nothing they do not", () => {
-        const { documented } = projectFile();
         const read = new Set([...programConfig("region").keys, ...programConfig("anywhere").keys].filter((key) => key.startsWith("ecs-anywhere:")).map((key) => key.slice("ecs-anywhere:".length)));
         const inFile = new Set([...Object.keys(declared), ...documented.keys()]);
         assert.deepEqual([...read].filter((key) => !inFile.has(key)), [], "read by a program but neither declared in Pulumi.yaml nor documented in its comments");

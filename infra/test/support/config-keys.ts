@@ -56,8 +56,6 @@ export interface Declaration {
 }
 
 export interface ProjectFile {
-    /** The text, comments included. */
-    readonly text: string;
     /** `config:` as the engine reads it. */
     readonly declared: Readonly<Record<string, Declaration>>;
     /** Optional keys documented in the comments (`#   name (type): meaning`), name to type. */
@@ -68,5 +66,5 @@ export function projectFile(): ProjectFile {
     const text = fs.readFileSync(path.join(REPOSITORY_ROOT, "Pulumi.yaml"), "utf8");
     const declared = (yaml.load(text) as { config?: Record<string, Declaration> }).config ?? {};
     const documented = new Map([...text.matchAll(/^#\s+(\w+) \((.+?)\): /gm)].map((m) => [m[1], m[2]] as const));
-    return { text, declared, documented };
+    return { declared, documented };
 }
