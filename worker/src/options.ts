@@ -63,7 +63,10 @@ export const DEFAULTS = {
  */
 export const WORKER_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=48", "--max-opt=1", "--enable-source-maps"] as const;
 
-/** The worker's settings, the variables it reads besides AWS's own for credentials (credentials.ts) and `AWS_ENDPOINT_URL`. */
+/**
+ * The worker's settings, the variables it reads (AWS_ENDPOINT_URL_SQS only to check it: the SDK
+ * reads it itself, and all of AWS's own settings for credentials, endpoints and retries).
+ */
 export const ENVIRONMENT_VARIABLES = [
     "SQS_QUEUE_URL",
     "AWS_REGION",
@@ -147,6 +150,14 @@ export function parseWorkerEnvironment(env: Environment = process.env): WorkerOp
     // Not `new URL()`: emulators hand out URLs such as http://sqs.us-east-1.127.0.0.1:4566/... that WHATWG rejects.
     if (!/^https?:\/\/[^/\s]+\/[^/\s]+\/[^/\s]+$/.test(queue.value)) {
         throw new WorkerConfigError("SQS_QUEUE_URL", `expected http(s)://host/<account>/<queue-name>, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/queue, got ${JSON.stringify(queue.value)}`);
+    }
+
+    // The SDK reads these itself; a value it would misread is refused here, naming it.
+    for (const name of ["AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL"]) {
+        const value = setting(env, name)?.value;
+        if (value !== undefined && !/^https?:\/\/[^/\s]+/.test(value)) {
+            throw new WorkerConfigError(name, `expected an http(s) URL such as https://sqs.eu-west-1.amazonaws.com or http://127.0.0.1:4566, got ${JSON.stringify(value)}`);
+        }
     }
 
     const regionSetting = setting(env, "AWS_REGION", "AWS_DEFAULT_REGION");
