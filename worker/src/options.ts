@@ -57,9 +57,8 @@ export const DEFAULTS = {
  * Node flags the worker runs with (image entrypoint, `npm run worker`, the benchmark and the chaos
  * run; a test keeps them equal): a small young generation and a capped heap; no optimizing
  * compiler (`--max-opt=1`: interpreter and baseline code only), whose own code, compile-time
- * memory and optimized code were 9 to 11 MB of the worker's peak RSS (with the worker's own SQS
- * client it costs no speed: docs/performance.md); stack traces that name the
- * TypeScript lines.
+ * memory and optimized code were 9 to 11 MB of the worker's peak RSS (with the AWS SDK's SQS client
+ * it costs no measurable speed: docs/performance.md); stack traces that name the TypeScript lines.
  */
 export const WORKER_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=48", "--max-opt=1", "--enable-source-maps"] as const;
 
