@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { Logger, Worker } from "../src/index";
 import { DEFAULTS } from "../src/options";
 import { startCannedServer } from "./support/canned-server";
-import { buildWorker, createQueuePair, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerSqs, type Emulator } from "./support/harness";
+import { buildWorker, createQueuePair, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerProcessEnv, workerSqs, type Emulator } from "./support/harness";
 
 /** Credentials the worker must never print (the emulator does not check signatures). */
 const KEY = { id: "AKIDPROCESSTEST00001", secret: "process-test-secret-key", token: "process-test-session-token" };
@@ -44,17 +44,14 @@ describe("worker process", function () {
         try {
             const queue = createQueuePair(emulator);
             fs.writeFileSync(path.join(folders.source, "from-the-role"), "x");
-            const worker = startWorkerProcess({
-                SQS_QUEUE_URL: queue.url,
-                AWS_REGION: TEST_REGION,
-                AWS_ENDPOINT_URL_SQS: emulator.endpoint,
-                SOURCE_DIR: folders.source,
-                DESTINATION_DIR: folders.destination,
-                AWS_ACCESS_KEY_ID: "",
-                AWS_SECRET_ACCESS_KEY: "",
-                AWS_CONTAINER_CREDENTIALS_FULL_URI: `${credentials.url}/v2/credentials/task`,
-                AWS_CONTAINER_AUTHORIZATION_TOKEN: authorization,
-            });
+            const worker = startWorkerProcess(
+                workerProcessEnv(emulator.endpoint, queue.url, folders, {
+                    AWS_ACCESS_KEY_ID: "",
+                    AWS_SECRET_ACCESS_KEY: "",
+                    AWS_CONTAINER_CREDENTIALS_FULL_URI: `${credentials.url}/v2/credentials/task`,
+                    AWS_CONTAINER_AUTHORIZATION_TOKEN: authorization,
+                }),
+            );
             await sqsClient(emulator.endpoint).send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: [{ Id: "0", MessageBody: "from-the-role" }] }));
             await waitFor("the move", () => fs.existsSync(path.join(folders.destination, "from-the-role" + DEFAULTS.processedSuffix)), 20_000).catch((error: unknown) => {
                 throw new Error(`${String(error)}; the worker printed: ${worker.output().slice(0, 2000)}`);
@@ -84,17 +81,9 @@ describe("worker process", function () {
                     sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: names.slice(b * 10, b * 10 + 10).map((name, i) => ({ Id: String(i), MessageBody: name })) })),
                 ),
             );
-            const worker = startWorkerProcess({
-                SQS_QUEUE_URL: queue.url,
-                AWS_REGION: TEST_REGION,
-                AWS_ENDPOINT_URL_SQS: emulator.endpoint,
-                SOURCE_DIR: folders.source,
-                DESTINATION_DIR: folders.destination,
-                VISIBILITY_TIMEOUT_SECONDS: "5",
-                AWS_ACCESS_KEY_ID: KEY.id,
-                AWS_SECRET_ACCESS_KEY: KEY.secret,
-                AWS_SESSION_TOKEN: KEY.token,
-            });
+            const worker = startWorkerProcess(
+                workerProcessEnv(emulator.endpoint, queue.url, folders, { VISIBILITY_TIMEOUT_SECONDS: "5", AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: KEY.secret, AWS_SESSION_TOKEN: KEY.token }),
+            );
             await waitFor("some files moved", () => fs.readdirSync(folders.destination).length >= 200, 20_000);
             const signalled = Date.now();
             worker.child.kill("SIGTERM");
