@@ -110,15 +110,26 @@ export function credentialSourceOf(identity: AwsCredentialIdentity): string {
 /**
  * Where `client` sends the worker's calls (the SDK's own endpoint resolution, as for a receive on
  * `queueUrl`) and where its credentials come from (fetched now: the first receive needs them anyway).
+ * Neither failing stops the start: each call then fails, and says why, until it is mended.
  */
 export async function describeConnection(client: SQSClient, queueUrl: string): Promise<SqsConnection> {
-    // A copy, as the SDK's endpoint middleware passes it: resolving stores the configured endpoint on the config.
-    const { url } = await getEndpointFromInstructions({ QueueUrl: queueUrl }, ReceiveMessageCommand, { ...client.config });
+    let sqsEndpoint: string;
+    try {
+        // A copy, as the SDK's endpoint middleware passes it: resolving stores the configured endpoint on the config.
+        const { url } = await getEndpointFromInstructions({ QueueUrl: queueUrl }, ReceiveMessageCommand, { ...client.config });
+        sqsEndpoint = url.pathname === "/" ? url.origin : url.href;
+    } catch (error) {
+        sqsEndpoint = `unresolved (${firstLine(error)})`;
+    }
     let credentials: string;
     try {
         credentials = credentialSourceOf(await client.config.credentials());
     } catch (error) {
-        credentials = `none yet (${describeError(error).split("\n")[0].slice(0, 300)})`;
+        credentials = `none yet (${firstLine(error)})`;
     }
-    return { sqsEndpoint: url.pathname === "/" ? url.origin : url.href, credentials };
+    return { sqsEndpoint, credentials };
+}
+
+function firstLine(error: unknown): string {
+    return describeError(error).split("\n")[0].slice(0, 300);
 }

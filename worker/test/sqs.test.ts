@@ -267,11 +267,15 @@ describe("worker SQS client (the AWS SDK's SQSClient)", function () {
             });
         });
 
-        it("none to be had: the start-up details say so rather than failing the start", async () => {
+        it("none to be had, or an endpoint the SDK cannot use (endpoint_url in the shared config not a URL): the start-up details say so rather than failing the start", async () => {
             await withEnv(CLEAN_AWS_ENV, async () => {
                 const { credentials } = await describeConnection(createSqsClient(SETTINGS, { endpoint: server.url }), "https://sqs.eu-west-1.amazonaws.com/123456789012/files");
                 assert.match(credentials, /^none yet \(CredentialsProviderError: /);
             });
+            const unresolved = await withConfigFile("[default]\nendpoint_url = not a url\n", (file) =>
+                withEnv({ ...CLEAN_AWS_ENV, AWS_CONFIG_FILE: file }, async () => (await describeConnection(client(undefined), "https://sqs.eu-west-1.amazonaws.com/123456789012/files")).sqsEndpoint),
+            );
+            assert.equal(unresolved, "unresolved (TypeError: ERR_INVALID_URL Invalid URL)");
             assert.equal(server.requests.length, 0);
         });
     });
