@@ -206,6 +206,16 @@ describe("anywhere stack", function () {
             }
             for (const command of ofType("command:remote:Command")) assert.ok(!JSON.stringify(command.inputs).includes("MOCK-ACTIVATION-CODE"), `${command.urn}: the code in plain text among its inputs`);
         });
+        it("seals the code in a resource of its own per host: the host's key and the activation as inputs, the code a secret input", () => {
+            const activationId = String(only("aws:ssm/activation:Activation").id);
+            const sealed = ofType("pulumi-nodejs:dynamic/ecs-anywhere:SealedActivationCode");
+            assert.deepEqual(sealed.map((s) => s.name).sort(), Object.keys(deployment.hosts).map((name) => `ecs-anywhere-anywhere-${name}-sealed-code`).sort());
+            for (const resource of sealed) {
+                assert.ok(isSecretValue(resource.inputs.activationCode), `${resource.urn}: the code is not a secret input`);
+                assert.equal(resource.inputs.activationId, activationId);
+                assert.equal(resource.inputs.publicKey, MOCK_SEAL_KEY.publicKey.export({ format: "der", type: "spki" }).toString("base64"));
+            }
+        });
         it("makes the sealing key again at every new activation, after preflight and cleanup, and install waits for it", () => {
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const seal = ofType("command:remote:Command").find((c) => c.name === `ecs-anywhere-anywhere-${name}-seal`);
@@ -241,7 +251,7 @@ describe("anywhere stack", function () {
         it("registers hosts in parallel: no host waits for another", () => {
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const deps = (host.installOptions.dependsOn as unknown[]) ?? [];
-                assert.deepEqual(deps, [host.preflight, host.cleanup, host.seal], `${name} install waits only for its own preflight, cleanup and seal`);
+                assert.deepEqual(deps, [host.preflight, host.cleanup, host.seal, host.sealedCode], `${name} install waits only for its own preflight, cleanup, seal and sealed code`);
             }
         });
         it("deregisters each host in AWS from the Pulumi side, keyed by the ids verify reported", () => {
