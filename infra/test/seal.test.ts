@@ -1,8 +1,10 @@
 /** The activation code sealed to a host's key: what only that host can open, sealed anew only for a new key or activation. */
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import { parseSealKey } from "../anywhere/host-commands";
-import { SEALED_PREFIX, sealActivationCode, sealedCodeProvider, type SealedCodeInputs } from "../anywhere/seal";
+import { SEALED_PREFIX, sealActivationCode, sealedCodeProvider, type SealedCodeInputs, type SealedCodeOutputs } from "../anywhere/seal";
+import { loadSerializedProvider } from "../../test-support/serialized-provider";
 
 const CODE = "f0Gk2VbS9ZkR3mP8sQ1x";
 const keyPair = (bits = 2048) => crypto.generateKeyPairSync("rsa", { modulusLength: bits });
@@ -58,6 +60,15 @@ describe("sealing the activation code to a host", () => {
         it("changes nothing while the key and the activation stay (so install's input stays the same)", async () => {
             const { outs } = await sealedCodeProvider.create(inputs());
             assert.deepEqual(await sealedCodeProvider.diff("id", outs, inputs()), { changes: false, replaces: [], deleteBeforeReplace: false });
+        });
+
+        it("works serialized, as Pulumi stores it and the dynamic provider host loads it (what the engine runs), capturing no code", async () => {
+            const { text } = await pulumi.runtime.serializeFunction(() => sealedCodeProvider, { allowSecrets: false });
+            assert.ok(!text.includes(CODE));
+            const provider = loadSerializedProvider(text);
+            const created = await provider.create!(inputs());
+            assert.equal(open(host, (created.outs as SealedCodeOutputs).sealed), CODE);
+            assert.deepEqual(await provider.diff!("id", created.outs, inputs()), { changes: false, replaces: [], deleteBeforeReplace: false });
         });
 
         it("seals anew for a new host key or a new activation, or when a preview does not know them yet", async () => {
