@@ -106,7 +106,7 @@ async function expectBetaRegisteredAgain(w: World, run: RunResult, oldIds: Ids, 
     expect(alpha.installerRuns().length === 1, "the installer ran again on alpha");
 }
 
-/** Activation expiries whose windows end on other dates than the default's (14 days, renewed 3 before) and each other's today. */
+/** Activation expiries whose windows end on other dates than the sites' (14 days, renewed 3 before: e2e/lib/sandbox.ts siteSettings) and each other's today. */
 function renewalExpiries(): number[] {
     const now = new Date();
     const ends = new Set([activationWindow(now, 14, 3).expirationDate]);

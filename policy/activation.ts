@@ -17,18 +17,18 @@ const SSM_DEFAULT_LIMIT = 1;
 export interface ActivationBounds {
     /** Registrations allowed beyond the stack's hosts. Default 0. */
     readonly maxSpareRegistrations: number;
-    /** Days from now an activation may expire. Default 7. */
+    /** Days from now an activation may expire. Default 14: a ceiling against drift (SSM allows 30; the program's default is 2). */
     readonly maxActivationDays: number;
 }
 
-export const DEFAULT_ACTIVATION_BOUNDS: ActivationBounds = { maxSpareRegistrations: 0, maxActivationDays: 7 };
+export const DEFAULT_ACTIVATION_BOUNDS: ActivationBounds = { maxSpareRegistrations: 0, maxActivationDays: 14 };
 
 export function activationBounded(now: () => number = Date.now): StackValidationPolicy {
     return {
         name: "activation-bounded",
         description:
             "The SSM activation allows no more registrations than the stack's hosts plus `maxSpareRegistrations` (pack " +
-            "config, default 0) and expires within `maxActivationDays` (default 7): a leaked code registers machines that " +
+            "config, default 0) and expires within `maxActivationDays` (default 14): a leaked code registers machines that " +
             "get the hosts' role, join the cluster and can be given the worker's task, until the limit is used or it expires.",
         enforcementLevel: "mandatory",
         configSchema: {

@@ -169,10 +169,11 @@ describe("activation-bounded", () => {
         assert.deepEqual((await runStackPolicy(rule, [activation({ registrationLimit: 4 }), ...registrations(2)], { maxSpareRegistrations: 2 })).violations, []);
     });
 
-    it("refuses an activation that lives longer than allowed (the old default of 14 days)", async () => {
-        const { violations } = await runStackPolicy(rule, [activation({ registrationLimit: 2, expirationDate: inDays(14) }), ...registrations(2)]);
+    it("refuses an activation that lives longer than allowed (SSM's longest, 30 days), unless its config allows that", async () => {
+        const { violations } = await runStackPolicy(rule, [activation({ registrationLimit: 2, expirationDate: inDays(30) }), ...registrations(2)]);
         assert.equal(violations.length, 1, violations.join("\n"));
-        assert.match(violations[0], /expires 2026-12-06T12:00:00.000Z, more than 7 days from now: lower `ecs-anywhere:activationExpiryDays`/);
-        assert.deepEqual((await runStackPolicy(rule, [activation({ registrationLimit: 2, expirationDate: inDays(14) }), ...registrations(2)], { maxActivationDays: 14 })).violations, []);
+        assert.match(violations[0], /expires 2026-12-22T12:00:00.000Z, more than 14 days from now: lower `ecs-anywhere:activationExpiryDays`/);
+        assert.deepEqual((await runStackPolicy(rule, [activation({ registrationLimit: 2, expirationDate: inDays(14) }), ...registrations(2)])).violations, []);
+        assert.deepEqual((await runStackPolicy(rule, [activation({ registrationLimit: 2, expirationDate: inDays(30) }), ...registrations(2)], { maxActivationDays: 30 })).violations, []);
     });
 });
