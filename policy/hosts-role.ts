@@ -5,7 +5,7 @@
  * may assume it. The agents' calls are infra/anywhere/instance-role.ts's lists, so the program and
  * the pack cannot drift; docs/residency.md cites the AWS documentation they come from.
  */
-import type { ReportViolation, StackValidationPolicy } from "@pulumi/policy";
+import type { ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import {
     ECS_AGENT_CLUSTER_ACTIONS,
     ECS_AGENT_DISCOVERY_ACTIONS,
@@ -34,6 +34,13 @@ const SCOPE = new Map<string, "cluster" | "container-instance" | "managed-instan
     ...SSM_AGENT_ACTIONS.map((a) => [a.toLowerCase(), "managed-instance"] as const),
     ...[...ECS_AGENT_DISCOVERY_ACTIONS, ...SSM_REMOTE_ACCESS_ACTIONS].map((a) => [a.toLowerCase(), "any"] as const),
 ]);
+
+/** The stack's roles SSM assumes for the hosts; a rule does not apply to a stack without one. */
+function hostsRoles(args: StackValidationArgs) {
+    const roles = rolesTrusting(args, [HOSTS_PRINCIPAL]);
+    if (roles.length === 0) args.notApplicable("no role that SSM assumes for the hosts");
+    return roles;
+}
 
 /** A policy's statements, or undefined while it is unknown; an unreadable document is reported. */
 function documentStatements(policy: HeldPolicy, who: string, reportViolation: ReportViolation): Statement[] | undefined {
@@ -87,9 +94,7 @@ export function hostsRoleLeastPrivilege(): StackValidationPolicy {
             "ECR, CloudWatch Logs, any cluster), no wildcard action, no NotAction or NotResource.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation: ReportViolation) => {
-            const roles = rolesTrusting(args, [HOSTS_PRINCIPAL]);
-            if (roles.length === 0) args.notApplicable("no role that SSM assumes for the hosts");
-            for (const { role, who } of roles) {
+            for (const { role, who } of hostsRoles(args)) {
                 for (const policy of policiesOfRole(role, args.resources)) {
                     if (policy.managedArn !== undefined) {
                         reportViolation(`${who}: attaches ${policy.managedArn}, which grants more than the agents call (on any resource): give the role the agents' calls in a policy of its own`, policy.urn);
@@ -124,9 +129,7 @@ export function hostsRoleNoParameterStore(): StackValidationPolicy {
             "met by an explicit Deny of `ssm:GetParameter*` on `*`, without condition.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation: ReportViolation) => {
-            const roles = rolesTrusting(args, [HOSTS_PRINCIPAL]);
-            if (roles.length === 0) args.notApplicable("no role that SSM assumes for the hosts");
-            for (const { role, who } of roles) {
+            for (const { role, who } of hostsRoles(args)) {
                 const held = policiesOfRole(role, args.resources).map((policy) => ({ policy, statements: documentStatements(policy, who, () => undefined) ?? [] }));
                 const all = held.flatMap(({ statements: s }) => s);
                 const covers = (statement: Statement) => PARAMETER_READS.every((read) => list(statement.Action).some((a) => iamPattern(String(a)).test(read)));
@@ -167,9 +170,7 @@ export function hostsRoleTrustBound(): StackValidationPolicy {
             "for the hybrid activation's service role, and admits no other principal.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation: ReportViolation) => {
-            const roles = rolesTrusting(args, [HOSTS_PRINCIPAL]);
-            if (roles.length === 0) args.notApplicable("no role that SSM assumes for the hosts");
-            for (const { role, who } of roles) {
+            for (const { role, who } of hostsRoles(args)) {
                 const document = parseDocument(known(() => role.props.assumeRolePolicy as unknown));
                 for (const statement of statements(document ?? {}).filter(allows)) {
                     const principal = typeof statement.Principal === "object" && statement.Principal !== null ? (statement.Principal as Record<string, unknown>) : { AWS: statement.Principal };

@@ -166,7 +166,8 @@ describe("stand-ins: the API refuses a role's keys what the role may not do", fu
     this.timeout(30_000);
     let api: AwsApi;
     let dir: string;
-    const saved: Record<string, string | undefined> = {};
+    let savedLog: string | undefined;
+    const operator = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
 
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "iam-api-"));
@@ -176,34 +177,28 @@ describe("stand-ins: the API refuses a role's keys what the role may not do", fu
         await aws.create!(urn("aws:iam/role:Role", "instance"), { name: ROLE_NAME, assumeRolePolicy: JSON.stringify(instanceTrustPolicy(scope)) });
         await aws.create!(urn("aws:iam/rolePolicy:RolePolicy", "instance-agents"), { name: "agents", role: ROLE_NAME, policy: JSON.stringify(hostAgentsPolicy(scope, { ssmRemoteAccess: false })) });
         api = await startAwsApi({ listen: [{ host: "127.0.0.1", port: 0 }], stateDir: dir });
-        const env = {
-            AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-            AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            AWS_REGION: REGION,
-            AWS_ENDPOINT_URL_ECS: api.urls[0],
-            AWS_ENDPOINT_URL_STS: api.urls[0],
-            E2E_CALL_LOG: path.join(dir, "calls.jsonl"),
-        };
-        for (const [key, value] of Object.entries(env)) {
-            saved[key] = process.env[key];
-            process.env[key] = value;
-        }
+        savedLog = process.env.E2E_CALL_LOG;
+        process.env.E2E_CALL_LOG = path.join(dir, "calls.jsonl");
     });
     after(async () => {
-        for (const [key, value] of Object.entries(saved)) {
-            if (value === undefined) delete process.env[key];
-            else process.env[key] = value;
-        }
+        if (savedLog === undefined) delete process.env.E2E_CALL_LOG;
+        else process.env.E2E_CALL_LOG = savedLog;
         await api.close();
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    const deregister = (client: ECSClient, id: string) =>
-        client.send(new DeregisterContainerInstanceCommand({ cluster: "ecs-anywhere-anywhere", containerInstance: `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:container-instance/ecs-anywhere-anywhere/${id.repeat(16)}`, force: true }));
+    const deregister = (credentials: NonNullable<ConstructorParameters<typeof ECSClient>[0]>["credentials"], id: string) =>
+        new ECSClient({ region: REGION, endpoint: api.urls[0], credentials }).send(
+            new DeregisterContainerInstanceCommand({ cluster: "ecs-anywhere-anywhere", containerInstance: `arn:aws:ecs:${REGION}:${ACCOUNT_ID}:container-instance/ecs-anywhere-anywhere/${id.repeat(16)}`, force: true }),
+        );
 
     it("the hosts' role's keys get AccessDeniedException for a deregistration (a stolen host cannot deregister the others), naming action and resource", async () => {
-        const credentials = fromTemporaryCredentials({ params: { RoleArn: ROLE_ARN, RoleSessionName: "mi-0123456789abcdef0", DurationSeconds: 900 }, clientConfig: { region: REGION } });
-        const refused = await deregister(new ECSClient({ region: REGION, credentials }), "ab").catch((error: Error) => error);
+        const credentials = fromTemporaryCredentials({
+            masterCredentials: operator,
+            params: { RoleArn: ROLE_ARN, RoleSessionName: "mi-0123456789abcdef0", DurationSeconds: 900 },
+            clientConfig: { region: REGION, endpoint: api.urls[0] },
+        });
+        const refused = await deregister(credentials, "ab").catch((error: Error) => error);
         assert.ok(refused instanceof Error);
         assert.equal(refused.name, "AccessDeniedException");
         assert.equal(
@@ -215,7 +210,7 @@ describe("stand-ins: the API refuses a role's keys what the role may not do", fu
     });
 
     it("keys of no recorded role (the operator's) are not checked: the same call goes through", async () => {
-        const done = await deregister(new ECSClient({ region: REGION }), "cd");
+        const done = await deregister(operator, "cd");
         assert.equal(done.containerInstance?.status, "INACTIVE");
     });
 });

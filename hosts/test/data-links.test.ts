@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostCommands, type HostStepSettings } from "../../infra/anywhere/host-commands";
+import { testBedSettings } from "./step-settings";
 import { TestBed, testBedUnavailable, type TestHost } from "./testbed";
 
 const WORKER_UID = 10001;
@@ -49,19 +50,7 @@ describe("links in the data folder, over SSH", function () {
         fs.chmodSync(victimFile, 0o640);
     });
 
-    const commands = (extra: Partial<HostStepSettings> = {}) =>
-        hostCommands({
-            hostName: host.name,
-            region: "eu-west-1",
-            cluster: "ecs-anywhere-anywhere",
-            dataDir: host.dataDir,
-            installerUrl: bed.installerUrl(host),
-            reregister: false,
-            verifyTimeoutSeconds: 10,
-            ssmEndpoint: bed.endpointUrl(host, "ssm"),
-            ecsEndpoint: bed.endpointUrl(host, "ecs"),
-            ...extra,
-        });
+    const commands = (extra: Partial<HostStepSettings> = {}) => hostCommands(testBedSettings(bed, host, extra));
 
     /** Owner, group and mode of `file` (not following a link). */
     const ownership = (file: string) => {

@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { hostCommands, installInput, parseSealKey, type HostStepSettings } from "../../infra/anywhere/host-commands";
 import { sealActivationCode } from "../../infra/anywhere/seal";
+import { testBedSettings } from "./step-settings";
 import { TestBed, testBedUnavailable, type TestHost } from "./testbed";
 
 const ACTIVATION_ID = "0f3c2b1a-1111-2222-3333-444455556666";
@@ -32,19 +33,7 @@ describe("the sealing key, over SSH", function () {
         await bed?.cleanUp();
     });
 
-    const commandsFor = (host: TestHost, extra: Partial<HostStepSettings> = {}) =>
-        hostCommands({
-            hostName: host.name,
-            region: "eu-west-1",
-            cluster: "ecs-anywhere-anywhere",
-            dataDir: host.dataDir,
-            installerUrl: bed.installerUrl(host),
-            reregister: false,
-            verifyTimeoutSeconds: 10,
-            ssmEndpoint: bed.endpointUrl(host, "ssm"),
-            ecsEndpoint: bed.endpointUrl(host, "ecs"),
-            ...extra,
-        });
+    const commandsFor = (host: TestHost, extra: Partial<HostStepSettings> = {}) => hostCommands(testBedSettings(bed, host, extra));
 
     /** Runs the host's seal step; its public key (base64 DER). */
     async function seal(host: TestHost): Promise<string> {
