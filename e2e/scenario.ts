@@ -229,6 +229,10 @@ const story = [
         // And what the hosts logged: sshd, the installer's record, the agents' logs.
         for (const host of [alpha, beta]) for (const file of logFilesUnder([host.dir])) places[`${host.name}:${path.relative(host.dir, file)}`] = fs.readFileSync(file, "utf8");
         expect(Object.keys(places).includes(path.basename(verboseLog)) && Object.keys(places).includes(verboseEvents), "the -v=9 logs are not among the places read");
+        // The state of each host's sealed code (the dynamic resource that takes the code as an input) is among them.
+        const exported = JSON.parse(places["stack export -s anywhere"]) as { deployment: { resources?: Array<{ type: string }> } };
+        const sealedCodes = (exported.deployment.resources ?? []).filter((r) => r.type === "pulumi-nodejs:dynamic/ecs-anywhere:SealedActivationCode");
+        expect(sealedCodes.length === 2, `the export holds ${sealedCodes.length} sealed codes, not one per host`);
         expectNoSecretIn(places, { "the activation code": code });
         // The command provider logs every input at -v=9, a key given as sshPrivateKey too, line by
         // line, which the engine's masking of config secrets misses (upstream; docs say so). With an

@@ -188,7 +188,7 @@ export class ManagedHost extends pulumi.ComponentResource {
                 create: pulumi.all([args.region, args.clusterName]).apply(([region, cluster]) => installCommand({ ...settings, hostName: host.name, region, cluster })),
                 // The code and id go on standard input: a failed command prints its command line,
                 // never its input; and the code sealed to the host: the provider logs its inputs
-                // at -v=9. A new activation (renewed, or a registration limit that grew) changes
+                // at -v=9. A new activation (renewed, or another host count) changes
                 // stdin: an update, which re-runs the idempotent install: nothing on a registered
                 // host, a registration with the current code on one that is not. A replacement
                 // (new machine or cluster) always gets the current code.
