@@ -594,8 +594,9 @@ const story = [
 
     // --- taking it down -------------------------------------------------------------------------
     step<World>(
-        "a host removed from the config is deregistered: ECS, then SSM, then the host; the other untouched",
+        "a host removed from the config is deregistered: ECS, then SSM, then the host; the other only gets the new activation (one registration fewer): sealed again, install re-run without the installer",
         async ({ s, alpha, beta, site }) => {
+            const alphaRuns = alpha.installerRuns().length;
             const ids = (site.hosts as Ids)[beta.name];
             await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1]"]);
             const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
@@ -605,7 +606,11 @@ const story = [
             expect(deregistrations.length === 2, `expected exactly beta's two deregistrations, got ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
             expect(registrationLeft(beta).length === 0, `beta still has ${registrationLeft(beta).join(", ")}`);
             expect(registrationLeft(alpha).length === REGISTRATION_PATHS.length, "alpha lost its registration");
-            expect(changedOn(up.steps, alpha.name).length === 0, `alpha was touched: ${describeSteps(changedOn(up.steps, alpha.name))}`);
+            // The registration limit is exact: one host fewer is a new activation, so the code of the old one dies.
+            expect(changed(up.steps).some((c) => c.type === "aws:ssm/activation:Activation" && ["create", "create-replacement"].includes(c.op)), "no new activation for one host fewer");
+            const touched = changedOn(up.steps, alpha.name).filter((c) => !/-(seal|sealed-code)$/.test(c.name) && !(c.name.endsWith("-install") && c.op === "update"));
+            expect(touched.length === 0, `alpha was touched beyond the new activation's seal and install: ${describeSteps(touched)}`);
+            expect(alpha.installerRuns().length === alphaRuns, "the installer ran again on alpha");
         },
         ["anywhere"],
     ),
