@@ -53,28 +53,26 @@ export class Podman {
         this.global = ["--root", path.join(home, "storage"), "--runroot", path.join(home, "run"), "--tmpdir", path.join(home, "tmp"), "--storage-driver", "overlay"];
     }
 
-    /** `podman <args>`, waited for. */
-    run(args: readonly string[], options: { timeoutMs?: number } = {}): PodmanResult {
-        const result = spawnSync("podman", [...this.global, ...args], { env: this.env, encoding: "utf8", timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
-        return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? (result.error ? String(result.error) : "") };
-    }
-
-    /** `podman <args>`, which must succeed; its standard output, trimmed. */
-    must(args: readonly string[], options: { timeoutMs?: number } = {}): string {
-        const result = this.run(args, options);
-        if (result.status !== 0) throw new PodmanError(`podman ${args.join(" ")} exited ${result.status}: ${result.stderr.trim().slice(-800)}`);
-        return result.stdout.trim();
-    }
-
-    /** `podman <args>` in the background (e.g. `wait`), resolved when it ends. */
-    start(args: readonly string[]): Promise<PodmanResult> {
+    /**
+     * `podman <args>`, in the background: never spawnSync, so that servers in this process (the
+     * SQS emulator a container talks to) keep answering while podman runs.
+     */
+    run(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<PodmanResult> {
         return new Promise((resolve) => {
-            const child = spawn("podman", [...this.global, ...args], { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn("podman", [...this.global, ...args], { env: this.env, stdio: ["ignore", "pipe", "pipe"], timeout: options.timeoutMs ?? 120_000 });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
             child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+            child.on("error", (error) => (stderr += String(error)));
             child.on("close", (status) => resolve({ status, stdout, stderr }));
         });
+    }
+
+    /** `podman <args>`, which must succeed; its standard output, trimmed. */
+    async must(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<string> {
+        const result = await this.run(args, options);
+        if (result.status !== 0) throw new PodmanError(`podman ${args.join(" ")} exited ${result.status}: ${result.stderr.trim().slice(-800)}`);
+        return result.stdout.trim();
     }
 }

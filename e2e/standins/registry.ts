@@ -6,6 +6,7 @@
  * other address is refused before a request is made.
  *
  *   tsx e2e/standins/registry.ts push <layout> <host:port> <repository> <tag>...   (what e2e/sandbox.sh runs)
+ *   tsx e2e/standins/registry.ts manifest <host:port>/<repository>:<tag>|@<digest>  (what the e2e reads)
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -151,17 +152,48 @@ export async function pushLayout(layout: string, registry: string, repository: s
     return root.digest;
 }
 
-if (require.main === module) {
-    const [command, layout, registry, repository, ...tags] = process.argv.slice(2);
-    if (command !== "push" || !layout || !registry || !repository || tags.length === 0) {
-        process.stderr.write("usage: tsx e2e/standins/registry.ts push <oci layout> <127.0.0.1:port> <repository> <tag>...\n");
-        process.exit(2);
+/** `<host:port>/<repository>` and the tag or digest of an image reference (`host:port/repo:tag@sha256:...` names the digest). */
+export function parseReference(reference: string): { registry: string; repository: string; reference: string } {
+    const match = /^([^/]+)\/([^:@]+)(?::([\w][\w.-]*))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(reference);
+    if (!match || (!match[3] && !match[4])) throw new RegistryError(`image reference ${JSON.stringify(reference)}: expected <host:port>/<repository>:<tag> or ...@sha256:<digest>`);
+    return { registry: loopbackRegistry(match[1]), repository: match[2], reference: match[4] ?? match[3] };
+}
+
+function usage(): never {
+    process.stderr.write(
+        "usage: tsx e2e/standins/registry.ts push <oci layout> <127.0.0.1:port> <repository> <tag>...\n" +
+            "       tsx e2e/standins/registry.ts manifest <127.0.0.1:port>/<repository>:<tag>|@<digest>   (prints it as JSON with its digest; exit 3 when there is none)\n",
+    );
+    process.exit(2);
+}
+
+async function cli(args: string[]): Promise<number> {
+    const [command, ...rest] = args;
+    if (command === "push") {
+        const [layout, registry, repository, ...tags] = rest;
+        if (!layout || !registry || !repository || tags.length === 0) usage();
+        process.stdout.write(`${registry}/${repository}@${await pushLayout(layout, registry, repository, tags)}\n`);
+        return 0;
     }
-    pushLayout(layout, registry, repository, tags).then(
-        (digest) => process.stdout.write(`${registry}/${repository}@${digest}\n`),
+    if (command === "manifest" && rest.length === 1) {
+        const { registry, repository, reference } = parseReference(rest[0]);
+        const manifest = await getManifest(registry, repository, reference);
+        if (!manifest) {
+            process.stderr.write(`registry: ${rest[0]}: no such manifest\n`);
+            return 3;
+        }
+        process.stdout.write(`${JSON.stringify(manifest)}\n`);
+        return 0;
+    }
+    return usage();
+}
+
+if (require.main === module) {
+    cli(process.argv.slice(2)).then(
+        (code) => (process.exitCode = code),
         (error: unknown) => {
             process.stderr.write(`registry: ${error instanceof Error ? error.message : String(error)}\n`);
-            process.exit(1);
+            process.exitCode = 1;
         },
     );
 }
