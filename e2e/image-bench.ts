@@ -6,14 +6,15 @@
  * registry, as the docker-build provider's builds do (the same solve: buildx hands BuildKit this
  * Dockerfile and context).
  *
- * Each round, in this order: cold linux/amd64, cold linux/arm64, cold both (each after `buildctl
- * prune --all`: no cache, no base image, no npm cache mount), then warm both with nothing changed,
- * and warm both after a one-line change to worker/src (the usual edit). The context is a copy of
+ * Each round: cold linux/amd64, cold linux/arm64 and cold both (each after `buildctl prune --all`:
+ * no cache, no base image, no npm cache mount), in an order rotated round by round (the first build
+ * after a pause runs slower: the machine's own caches), then warm both with nothing changed, and
+ * warm both after a one-line change to worker/src (the usual edit). The context is a copy of
  * what .dockerignore lets through, so the edit never touches the checkout. Sizes are the registry's:
  * each platform's manifest's layers, compressed as pushed, and of those the ones the base image
  * does not have (what the worker adds). Start to first receive is measured by e2e/image-run.ts.
  *
- *   npm run bench:image [-- --rounds=N]     (default 2 rounds)
+ *   npm run bench:image [-- --rounds=N]     (default 3 rounds)
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -97,13 +98,15 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
     const registry = process.env.E2E_REGISTRY;
     if (!registry || !process.env.BUILDKIT_HOST) throw new Error("run it in the sandbox, whose BuildKit and registry it builds with: npm run bench:image");
-    const rounds = Number(/^--rounds=(\d+)$/.exec(process.argv.find((arg) => arg.startsWith("--rounds=")) ?? "")?.[1] ?? 2);
+    const rounds = Number(/^--rounds=(\d+)$/.exec(process.argv.find((arg) => arg.startsWith("--rounds=")) ?? "")?.[1] ?? 3);
     const context = fs.mkdtempSync(path.join(os.tmpdir(), "ecs-anywhere-image-bench-"));
     const times = new Map<string, number[]>(BUILDS.map((b) => [b.label, []]));
     try {
         copyContext(context);
         for (let round = 1; round <= rounds; round++) {
-            for (const b of BUILDS) {
+            const colds = BUILDS.filter((b) => b.cold);
+            const shift = (round - 1) % colds.length;
+            for (const b of [...colds.slice(shift), ...colds.slice(0, shift), ...BUILDS.filter((b) => !b.cold)]) {
                 const seconds = build(context, registry, b, round);
                 times.get(b.label)?.push(seconds);
                 console.log(`image-bench: round ${round}, ${b.label}: ${seconds.toFixed(1)} s`);

@@ -23,7 +23,8 @@
 #   E2E_PROJECT      folder to run the command in (default: $E2E_STATE/project, a copy of this
 #                    repository's project: links to its code, copies of its Pulumi*.yaml, so
 #                    `pulumi config set` writes the sandbox's stack files, never the checkout's)
-# - the image build's services, on loopback, for the command's duration: Debian's docker-registry
+# - the image build's services, on loopback, for the command's duration (not for the pulumi commands
+#   that run no provider: config, stack, state...): Debian's docker-registry
 #   (the CNCF distribution registry) at 127.0.0.1:<port> (chosen once per state and kept, since the
 #   stand-in ECR's repository URLs name it; $E2E_REGISTRY), serving the offline base image
 #   (e2e/tools/base-image.sh) as library/node:<image major>-bookworm-slim; buildkitd (its OCI worker
@@ -112,23 +113,6 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_M
 export AWS_ENDPOINT_URL=http://127.0.0.1:9
 export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost,10.213.0.0/16
 
-listen=()
-IFS=, read -r -a addresses <<<"${E2E_API_LISTEN:-127.0.0.1:0}"
-for address in "${addresses[@]}"; do listen+=(--listen "$address"); done
-ready="$state/aws-api.ready.$$"
-rm -f "$ready"
-"${tsx[@]}" "$root/e2e/standins/aws-api.ts" "${listen[@]}" --ready-file "$ready" >>"$state/aws-api.log" 2>&1 &
-api_pid=$!
-for _ in $(seq 1 100); do
-    [ -s "$ready" ] && break
-    kill -0 "$api_pid" 2>/dev/null || { echo "sandbox: the stand-in ECS/SSM/STS API did not start: $(tail -n 5 "$state/aws-api.log")" >&2; exit 1; }
-    sleep 0.1
-done
-[ -s "$ready" ] || { echo "sandbox: the stand-in ECS/SSM/STS API did not start within 10 s" >&2; exit 1; }
-url="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(Array.isArray(r.urls) ? r.urls[0] : r.url ?? r.urls)' "$ready")"
-rm -f "$ready"
-export AWS_ENDPOINT_URL_ECS="$url" AWS_ENDPOINT_URL_SSM="$url" AWS_ENDPOINT_URL_STS="$url"
-
 # --- the image build's services ---
 # wait_for WHAT PID LOG CHECK...: until CHECK succeeds (10 s at most), or the process is gone.
 wait_for() {
@@ -142,6 +126,11 @@ wait_for() {
     echo "sandbox: $what did not answer within 10 s: $(tail -n 5 "$log")" >&2
     exit 1
 }
+# Not for the pulumi commands that run no provider (most of them: config, stack, state...).
+case "${1:-} ${2:-}" in
+    "pulumi config" | "pulumi stack" | "pulumi state" | "pulumi login" | "pulumi logout" | "pulumi whoami" | "pulumi version" | "pulumi plugin" | "pulumi about") services=false ;;
+    *) services=true ;;
+esac
 # The registry's port, chosen once per state: the stand-in ECR's repository URLs name it.
 if [ ! -s "$state/registry/port" ]; then
     node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })' >"$state/registry/port"
@@ -159,8 +148,10 @@ storage:
 http:
   addr: $registry
 CONFIG
-docker-registry serve "$state/registry/config.yml" >>"$state/registry/registry.log" 2>&1 &
-registry_pid=$!
+if [ "$services" = true ]; then
+    docker-registry serve "$state/registry/config.yml" >>"$state/registry/registry.log" 2>&1 &
+    registry_pid=$!
+fi
 socket="$state/buildkit/buildkitd.sock"
 # A unix socket's path has room for 107 bytes.
 [ "${#socket}" -lt 108 ] || { echo "sandbox: $socket is too long for a unix socket: set E2E_STATE to a shorter folder" >&2; exit 1; }
@@ -179,16 +170,38 @@ root = "$state/buildkit/root"
 [registry."$registry"]
   http = true
 CONFIG
-rm -f "$socket"
-buildkitd --config "$state/buildkit/buildkitd.toml" >>"$state/buildkit/buildkitd.log" 2>&1 &
-buildkitd_pid=$!
+if [ "$services" = true ]; then
+    rm -f "$socket"
+    buildkitd --config "$state/buildkit/buildkitd.toml" >>"$state/buildkit/buildkitd.log" 2>&1 &
+    buildkitd_pid=$!
+fi
 export BUILDKIT_HOST="unix://$socket" E2E_REGISTRY="$registry"
-wait_for "the registry at $registry" "$registry_pid" "$state/registry/registry.log" curl -sf "http://$registry/v2/"
-wait_for "buildkitd" "$buildkitd_pid" "$state/buildkit/buildkitd.log" buildctl debug workers
+
+# All three start at once; then each is waited for.
+listen=()
+IFS=, read -r -a addresses <<<"${E2E_API_LISTEN:-127.0.0.1:0}"
+for address in "${addresses[@]}"; do listen+=(--listen "$address"); done
+ready="$state/aws-api.ready.$$"
+rm -f "$ready"
+"${tsx[@]}" "$root/e2e/standins/aws-api.ts" "${listen[@]}" --ready-file "$ready" >>"$state/aws-api.log" 2>&1 &
+api_pid=$!
+for _ in $(seq 1 100); do
+    [ -s "$ready" ] && break
+    kill -0 "$api_pid" 2>/dev/null || { echo "sandbox: the stand-in ECS/SSM/STS API did not start: $(tail -n 5 "$state/aws-api.log")" >&2; exit 1; }
+    sleep 0.1
+done
+[ -s "$ready" ] || { echo "sandbox: the stand-in ECS/SSM/STS API did not start within 10 s" >&2; exit 1; }
+url="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(Array.isArray(r.urls) ? r.urls[0] : r.url ?? r.urls)' "$ready")"
+rm -f "$ready"
+export AWS_ENDPOINT_URL_ECS="$url" AWS_ENDPOINT_URL_SSM="$url" AWS_ENDPOINT_URL_STS="$url"
+if [ "$services" = true ]; then
+    wait_for "the registry at $registry" "$registry_pid" "$state/registry/registry.log" curl -sf "http://$registry/v2/"
+    wait_for "buildkitd" "$buildkitd_pid" "$state/buildkit/buildkitd.log" buildctl debug workers
+fi
 # The offline base image, once per registry (again when it is remade).
-base_tag="$(node -p "require('$root/node-versions.json').image")-bookworm-slim"
 pushed="$state/registry/base-$(sha256sum <"$base_layout/index.json" | cut -c1-16)"
-if [ ! -f "$pushed" ]; then
+if [ "$services" = true ] && [ ! -f "$pushed" ]; then
+    base_tag="$(node -p "require('$root/node-versions.json').image")-bookworm-slim"
     "${tsx[@]}" "$root/e2e/standins/registry.ts" push "$base_layout" "$registry" library/node "$base_tag" >"$pushed.partial"
     mv "$pushed.partial" "$pushed"
 fi
