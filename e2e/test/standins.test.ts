@@ -29,7 +29,7 @@ import { readCallLog } from "../standins/call-log";
 import { inertProvider, isSecret, SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, type PropertyMap } from "../standins/inert";
 import { installStandins, requiredPlugins } from "../lib/install-plugins";
 import { liveResources } from "../standins/records";
-import { getManifest, listTags, pushLayout } from "../standins/registry";
+import { getManifest, listTags, loopbackRegistry, parseReference, pushLayout, RegistryError } from "../standins/registry";
 import { writeLayout } from "../tools/oci-layout";
 
 const REGION = "eu-west-1";
@@ -347,6 +347,15 @@ describe("stand-ins: aws and inert providers, called directly", function () {
         await aws.delete!(policy.id, policy.urn, policy.outs);
         await aws.delete!(role.id, role.urn, role.outs);
         await assert.rejects(aws.create!(urn("aws:iam/rolePolicy:RolePolicy", "orphan"), { name: "p", role: "nobody", policy: TRUST }), /NoSuchEntity/);
+    });
+
+    it("the registry client reaches loopback only, and reads image references as the e2e gives them", () => {
+        assert.throws(() => loopbackRegistry("203.0.113.80:5000"), /the sandbox's registry is on loopback/);
+        assert.throws(() => parseReference("registry-1.docker.io/library/node:22"), RegistryError);
+        const digest = `sha256:${"a".repeat(64)}`;
+        assert.deepEqual(parseReference(`127.0.0.1:5000/repo-1:latest@${digest}`), { registry: "127.0.0.1:5000", repository: "repo-1", reference: digest });
+        assert.deepEqual(parseReference("127.0.0.1:5000/library/node:22-bookworm-slim"), { registry: "127.0.0.1:5000", repository: "library/node", reference: "22-bookworm-slim" });
+        assert.throws(() => parseReference("127.0.0.1:5000/repo"), /expected <host:port>\/<repository>:<tag>/);
     });
 
     it("ECR: repository URLs and the token's endpoint on the sandbox's registry; a repository holding images refuses deletion, forceDelete deletes them with it", async function () {

