@@ -21,7 +21,8 @@
  * ReceiveMessage (timed from `podman start`, three starts); the five demo files move and their
  * messages are deleted; the health check says healthy, then unhealthy after its retries once the
  * data folders are unwritable, then healthy again; hostile names touch nothing and are deleted
- * never; SIGTERM with moves in flight finishes them (every file moved or untouched, as many moved
+ * never; SIGTERM with moves in flight (a backlog of 1,000 files, sent while the container is
+ * paused) finishes them (every file moved or untouched, as many moved
  * as deleted) and the container exits 0 within the stop timeout; its peak memory (the node
  * process's VmHWM and the container's cgroup) stays under the task's hard limit. linux/arm64,
  * under emulation (qemu-user-static): it starts and sends its first receive.
