@@ -98,7 +98,10 @@ describe("e2e:tools: the upstream sources it builds from", function () {
     }
 
     it("the docker-build provider's archive without the .NET code generator's source beside it stops naming that archive, the version its go.mod requires", function () {
-        const upstream = path.resolve(ROOT, "..", "shared", "vendor");
+        // Where build.sh looks by default: beside the repository, or beside the checkout this one was cloned from.
+        const origin = spawnSync("git", ["-C", ROOT, "config", "--get", "remote.origin.url"], { encoding: "utf8" }).stdout.trim();
+        const beside = path.resolve(ROOT, "..", "shared", "vendor");
+        const upstream = fs.existsSync(beside) || !origin ? beside : path.resolve(origin, "..", "shared", "vendor");
         const archive = `pulumi-docker-build-${PROVIDERS[1].version}-provider.tar.gz`;
         if (!fs.existsSync(path.join(upstream, archive))) {
             console.log(`      skipped: ${upstream} has no ${archive}`);
