@@ -23,6 +23,16 @@
 #   E2E_PROJECT      folder to run the command in (default: $E2E_STATE/project, a copy of this
 #                    repository's project: links to its code, copies of its Pulumi*.yaml, so
 #                    `pulumi config set` writes the sandbox's stack files, never the checkout's)
+# - the image build's services, on loopback, for the command's duration (not for the pulumi commands
+#   that run no provider: config, stack, state...): Debian's docker-registry
+#   (the CNCF distribution registry) at 127.0.0.1:<port> (chosen once per state and kept, since the
+#   stand-in ECR's repository URLs name it; $E2E_REGISTRY), serving the offline base image
+#   (e2e/tools/base-image.sh) as library/node:<image major>-bookworm-slim; buildkitd (its OCI worker
+#   on runc, as root) with docker.io mirrored to that registry, on a socket in the state
+#   ($BUILDKIT_HOST); and a private DOCKER_CONFIG whose one buildx builder, of the `remote` driver,
+#   points at it: the docker-build provider finds it there (buildx's store; no docker CLI, buildx
+#   plugin or Docker daemon is needed, and none of the caller's is used). Their logs and data are
+#   in $E2E_STATE/registry and $E2E_STATE/buildkit; BuildKit's cache stays there between commands.
 # The stand-ins append every call they answer to $E2E_STATE/calls.jsonl.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -40,11 +50,17 @@ if [ "$1" = hosts ]; then
     exec "${tsx[@]}" "$root/e2e/test-hosts.ts" "$@"
 fi
 
-for tool in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-command; do
-    if [ ! -x "$bin/$tool" ]; then
+for tool in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs pulumi-resource-command pulumi-resource-docker-build buildkitd buildctl .base-image; do
+    if [ ! -e "$bin/$tool" ]; then
         echo "sandbox: $bin/$tool is missing: run \`npm run e2e:tools\` first (it builds the engine's tools)" >&2
         exit 1
     fi
+done
+base_layout="$(cat "$bin/.base-image")"
+[ -f "$base_layout/index.json" ] || { echo "sandbox: the base image $base_layout (named by $bin/.base-image) is gone: run \`npm run e2e:tools\` again" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "sandbox: buildkitd, which builds the worker image, needs root (its OCI worker runs containers with runc): run as root" >&2; exit 1; }
+for tool in docker-registry runc curl; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "sandbox: $tool is missing: apt-get install docker-registry runc curl (the image build's registry, BuildKit's container runtime)" >&2; exit 1; }
 done
 
 if [ -n "${E2E_STATE:-}" ]; then
@@ -56,11 +72,14 @@ else
     keep=false
 fi
 state="$(cd "$state" && pwd)"
-mkdir -p "$state/backend" "$state/home" "$state/standins"
-api_pid=""
+mkdir -p "$state/backend" "$state/home" "$state/standins" "$state/registry" "$state/buildkit" "$state/docker/buildx/instances"
+api_pid="" registry_pid="" buildkitd_pid=""
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-    if [ -n "$api_pid" ]; then kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true; fi
+    local pid
+    for pid in "$api_pid" "$buildkitd_pid" "$registry_pid"; do
+        if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    done
     if [ "$keep" = false ]; then rm -rf "$state"; fi
 }
 trap cleanup EXIT
@@ -94,6 +113,71 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_M
 export AWS_ENDPOINT_URL=http://127.0.0.1:9
 export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost,10.213.0.0/16
 
+# --- the image build's services ---
+# wait_for WHAT PID LOG CHECK...: until CHECK succeeds (10 s at most), or the process is gone.
+wait_for() {
+    local what="$1" pid="$2" log="$3"
+    shift 3
+    for _ in $(seq 1 100); do
+        "$@" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || { echo "sandbox: $what did not start: $(tail -n 5 "$log")" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "sandbox: $what did not answer within 10 s: $(tail -n 5 "$log")" >&2
+    exit 1
+}
+# Not for the pulumi commands that run no provider (most of them: config, stack, state...).
+case "${1:-} ${2:-}" in
+    "pulumi config" | "pulumi stack" | "pulumi state" | "pulumi login" | "pulumi logout" | "pulumi whoami" | "pulumi version" | "pulumi plugin" | "pulumi about") services=false ;;
+    *) services=true ;;
+esac
+# The registry's port, chosen once per state: the stand-in ECR's repository URLs name it.
+if [ ! -s "$state/registry/port" ]; then
+    node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })' >"$state/registry/port"
+fi
+registry="127.0.0.1:$(cat "$state/registry/port")"
+cat >"$state/registry/config.yml" <<CONFIG
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $state/registry/data
+  delete:
+    enabled: true
+http:
+  addr: $registry
+CONFIG
+if [ "$services" = true ]; then
+    docker-registry serve "$state/registry/config.yml" >>"$state/registry/registry.log" 2>&1 &
+    registry_pid=$!
+fi
+socket="$state/buildkit/buildkitd.sock"
+# A unix socket's path has room for 107 bytes.
+[ "${#socket}" -lt 108 ] || { echo "sandbox: $socket is too long for a unix socket: set E2E_STATE to a shorter folder" >&2; exit 1; }
+cat >"$state/buildkit/buildkitd.toml" <<CONFIG
+root = "$state/buildkit/root"
+[grpc]
+  address = ["unix://$socket"]
+[worker.oci]
+  enabled = true
+  snapshotter = "overlayfs"
+[worker.containerd]
+  enabled = false
+# FROM node:... (docker.io) comes from the sandbox's registry: the offline base image.
+[registry."docker.io"]
+  mirrors = ["$registry"]
+[registry."$registry"]
+  http = true
+CONFIG
+if [ "$services" = true ]; then
+    rm -f "$socket"
+    buildkitd --config "$state/buildkit/buildkitd.toml" >>"$state/buildkit/buildkitd.log" 2>&1 &
+    buildkitd_pid=$!
+fi
+export BUILDKIT_HOST="unix://$socket" E2E_REGISTRY="$registry"
+
+# All three start at once; then each is waited for.
 listen=()
 IFS=, read -r -a addresses <<<"${E2E_API_LISTEN:-127.0.0.1:0}"
 for address in "${addresses[@]}"; do listen+=(--listen "$address"); done
@@ -110,6 +194,24 @@ done
 url="$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(Array.isArray(r.urls) ? r.urls[0] : r.url ?? r.urls)' "$ready")"
 rm -f "$ready"
 export AWS_ENDPOINT_URL_ECS="$url" AWS_ENDPOINT_URL_SSM="$url" AWS_ENDPOINT_URL_STS="$url"
+if [ "$services" = true ]; then
+    wait_for "the registry at $registry" "$registry_pid" "$state/registry/registry.log" curl -sf "http://$registry/v2/"
+    wait_for "buildkitd" "$buildkitd_pid" "$state/buildkit/buildkitd.log" buildctl debug workers
+fi
+# The offline base image, once per registry (again when it is remade).
+pushed="$state/registry/base-$(sha256sum <"$base_layout/index.json" | cut -c1-16)"
+if [ "$services" = true ] && [ ! -f "$pushed" ]; then
+    base_tag="$(node -p "require('$root/node-versions.json').image")-bookworm-slim"
+    "${tsx[@]}" "$root/e2e/standins/registry.ts" push "$base_layout" "$registry" library/node "$base_tag" >"$pushed.partial"
+    mv "$pushed.partial" "$pushed"
+fi
+# The docker-build provider's builder: the one buildx builder in a private DOCKER_CONFIG (buildx's
+# store: instances/<name> holds a NodeGroup), of the remote driver, at this buildkitd. No Docker daemon.
+export DOCKER_CONFIG="$state/docker" DOCKER_HOST="unix://$state/docker/no-docker-daemon.sock"
+unset BUILDX_CONFIG BUILDX_BUILDER DOCKER_CONTEXT DOCKER_BUILDKIT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+[ -f "$DOCKER_CONFIG/config.json" ] || echo '{}' >"$DOCKER_CONFIG/config.json"
+printf '{"Name":"ecs-anywhere-e2e","Driver":"remote","Nodes":[{"Name":"ecs-anywhere-e2e0","Endpoint":"%s"}],"Dynamic":false}\n' "$BUILDKIT_HOST" \
+    >"$DOCKER_CONFIG/buildx/instances/ecs-anywhere-e2e"
 
 project="${E2E_PROJECT:-$state/project}"
 if [ -z "${E2E_PROJECT:-}" ] && [ ! -f "$project/Pulumi.yaml" ]; then

@@ -5,11 +5,12 @@
  * Every package in node_modules (nested ones too: the Node.js language host reports those as
  * well, e.g. awsx's own docker-build 0.0.14) whose package.json says `"pulumi": {"resource":
  * true, "name", "version"}` gets `<PULUMI_HOME>/plugins/resource-<name>-v<version>/` holding an
- * executable `pulumi-resource-<name>`: for the AWS side a sh launcher that runs the matching
- * stand-in (aws -> aws.ts, awsx -> awsx.ts, docker-build -> docker-build.ts, anything else ->
- * `inert.ts <name>`); for the real providers `npm run e2e:tools` put in .cache/pulumi/bin (command,
- * built from upstream's source), a link to that binary, with nothing of ours between the engine
- * and it. That is all the CLI (v3.274) looks for (sdk/go/common/workspace/plugins.go): the
+ * executable `pulumi-resource-<name>`: for the real providers `npm run e2e:tools` put in
+ * .cache/pulumi/bin (command and docker-build, built from upstream's source, at the versions the
+ * project's own @pulumi/command and @pulumi/docker-build declare), a link to that binary, with
+ * nothing of ours between the engine and it; for the AWS side a sh launcher that runs the matching
+ * stand-in (aws -> aws.ts, awsx -> awsx.ts); anything else (awsx's own docker-build 0.0.14, which
+ * nothing here uses, among them) -> `inert.ts <name>`. That is all the CLI (v3.274) looks for (sdk/go/common/workspace/plugins.go): the
  * directory exists, `<dir>.partial` does not (HasPlugin, GetPluginsFromDir), and the executable
  * `pulumi-<kind>-<name>` is inside it (getPluginPath; with it present, no PulumiPlugin.yaml is
  * read). A plugin of that name on $PATH would win over the cache: set
@@ -33,13 +34,21 @@ const STANDINS = path.join(REPOSITORY_ROOT, "e2e", "standins");
 export const STANDIN_FILES: Readonly<Record<string, string>> = {
     aws: "aws.ts",
     awsx: "awsx.ts",
-    "docker-build": "docker-build.ts",
 };
 
 /** Where `npm run e2e:tools` puts the real tools. */
 export const TOOLS_BIN = path.join(REPOSITORY_ROOT, ".cache", "pulumi", "bin");
-/** Plugins the sandbox runs for real: the upstream binary of that name in TOOLS_BIN. */
-const REAL_PLUGINS: readonly string[] = ["command"];
+/** Plugins the sandbox runs for real, each at the version of the project's own package: the upstream binary of that name in TOOLS_BIN. */
+const REAL_PLUGINS: Readonly<Record<string, string>> = { command: "@pulumi/command", "docker-build": "@pulumi/docker-build" };
+
+/** Whether `plugin` is one the sandbox runs for real: its name's, at the version the project's own package declares. */
+function isReal(plugin: RequiredPlugin, nodeModules: string): boolean {
+    const owner = REAL_PLUGINS[plugin.name];
+    const manifest = owner && path.join(nodeModules, owner, "package.json");
+    if (!manifest || !fs.existsSync(manifest)) return false;
+    const declared = (JSON.parse(fs.readFileSync(manifest, "utf8")) as PackageManifest).version;
+    return declared?.replace(/^v/, "") === plugin.version;
+}
 
 export interface RequiredPlugin {
     readonly name: string;
@@ -217,7 +226,8 @@ export interface InstallOptions {
 /** Installs a stand-in for every required resource plugin into `pulumiHome`. */
 export function installStandins(pulumiHome: string, options: InstallOptions = {}): InstalledPlugin[] {
     const home = path.resolve(pulumiHome);
-    const plugins = requiredPlugins(options.nodeModules ?? path.join(REPOSITORY_ROOT, "node_modules"));
+    const nodeModules = options.nodeModules ?? path.join(REPOSITORY_ROOT, "node_modules");
+    const plugins = requiredPlugins(nodeModules);
     const pluginsDir = path.join(home, "plugins");
     const compiledDir = path.join(home, "standins-js");
     fs.mkdirSync(pluginsDir, { recursive: true });
@@ -243,7 +253,7 @@ export function installStandins(pulumiHome: string, options: InstallOptions = {}
     for (const plugin of plugins) {
         const directory = path.join(pluginsDir, `resource-${plugin.name}-v${plugin.version}`);
         const executable = path.join(directory, `pulumi-resource-${plugin.name}`);
-        if (REAL_PLUGINS.includes(plugin.name)) {
+        if (isReal(plugin, nodeModules)) {
             const binary = path.join(options.toolsBin ?? TOOLS_BIN, `pulumi-resource-${plugin.name}`);
             if (!fs.existsSync(binary)) throw new Error(`install-plugins: ${binary} (the real ${plugin.name} provider v${plugin.version}) is missing: run \`npm run e2e:tools\` first`);
             fs.rmSync(directory, { recursive: true, force: true });

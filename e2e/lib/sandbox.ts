@@ -114,10 +114,18 @@ export function expect(condition: unknown, message: string): asserts condition {
     if (!condition) throw new Error(message);
 }
 
+/** What `npm run e2e:tools` puts in .cache/pulumi/bin for the sandbox (.base-image: the offline base image's layout). */
+const SANDBOX_TOOLS = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "pulumi-resource-command", "pulumi-resource-docker-build", "buildkitd", "buildctl", ".base-image"];
+
 /** Why the real-engine runs cannot run here, or undefined if they can. */
 export function sandboxUnavailable(): string | undefined {
-    const missing = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "pulumi-resource-command"].filter((tool) => !fs.existsSync(path.join(TOOLS_BIN, tool)));
-    return testBedUnavailable() ?? (missing.length > 0 ? `needs ${missing.join(", ")} in .cache/pulumi/bin: run \`npm run e2e:tools\` first` : undefined);
+    const missing = SANDBOX_TOOLS.filter((tool) => !fs.existsSync(path.join(TOOLS_BIN, tool)));
+    const packages = ["docker-registry", "runc"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
+    return (
+        testBedUnavailable() ??
+        (missing.length > 0 ? `needs ${missing.join(", ")} in .cache/pulumi/bin: run \`npm run e2e:tools\` first` : undefined) ??
+        (packages.length > 0 ? `needs ${packages.join(" and ")} for the image build (apt-get install docker-registry runc)` : undefined)
+    );
 }
 
 /** Stack settings that point an anywhere stack's hosts at the test bed's installer and endpoints. */

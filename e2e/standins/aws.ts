@@ -23,7 +23,8 @@ import type * as pulumiProvider from "@pulumi/pulumi/provider";
 import * as crypto from "node:crypto";
 import { checkOutcome, containsUnknown, isSecret, logged, plain, plainMap, pluginVersion, secret, serve, typeOfUrn, UNKNOWN, type PropertyMap, type StandinProvider } from "./inert";
 import { nameOfUrn } from "./call-log";
-import { pushesTo, RecordStore, recordKey, type LiveRecord } from "./records";
+import { RecordStore, recordKey, type LiveRecord } from "./records";
+import { deleteImages, listTags } from "./registry";
 
 export const ACCOUNT_ID = "123456789012";
 const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
@@ -191,7 +192,9 @@ interface Spec {
     /** A refusal AWS would give to this creation, if any. */
     readonly refuseCreate?: (ctx: Ctx) => string | undefined;
     /** A refusal AWS would give to deleting this resource (outputs as stored). */
-    readonly refuseDelete?: (ctx: Ctx, id: string) => string | undefined;
+    readonly refuseDelete?: (ctx: Ctx, id: string) => string | undefined | Promise<string | undefined>;
+    /** What deleting it does besides forgetting it (outputs as stored). */
+    readonly onDelete?: (ctx: Ctx) => Promise<void>;
 }
 
 function arn(ctx: Ctx, service: string, resource: string, global = false): string {
@@ -205,6 +208,19 @@ function liveOf(ctx: Ctx, type: string, where: (outputs: PropertyMap, record: Li
 function liveById(ctx: Ctx, type: string, id: unknown): PropertyMap | undefined {
     if (typeof id !== "string") return undefined;
     return liveOf(ctx, type, (_outputs, record) => record.id === id)[0]?.outputs;
+}
+
+/**
+ * Where the stand-in ECR's repositories are: the sandbox's registry on loopback (`$E2E_REGISTRY`,
+ * e2e/sandbox.sh), where the docker-build provider really pushes; without one, ECR's own host name.
+ */
+function registryHost(region: string): string {
+    return process.env.E2E_REGISTRY ?? `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`;
+}
+
+/** The sandbox's registry a repository URL is on, if it is on one (`127.0.0.1:<port>/<name>`). */
+function sandboxRegistryOf(repositoryUrl: unknown): string | undefined {
+    return /^(127(?:\.\d{1,3}){3}:\d+)\//.exec(String(repositoryUrl))?.[1];
 }
 
 function sameRegion(ctx: Ctx): (outputs: PropertyMap) => boolean {
@@ -315,18 +331,23 @@ const SPECS: Record<string, Spec> = {
         computed: (ctx) => ({
             arn: arn(ctx, "ecr", `repository/${String(ctx.p.name)}`),
             registryId: ACCOUNT_ID,
-            repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${ctx.region}.amazonaws.com/${String(ctx.p.name)}`,
+            repositoryUrl: `${registryHost(ctx.region)}/${String(ctx.p.name)}`,
         }),
         refuseCreate: (ctx) =>
             liveOf(ctx, T.repository, (o) => o.name === ctx.p.name && sameRegion(ctx)(o)).length
                 ? `RepositoryAlreadyExistsException: The repository with name '${String(ctx.p.name)}' already exists in the registry with id '${ACCOUNT_ID}'`
                 : undefined,
-        refuseDelete: (ctx) => {
+        refuseDelete: async (ctx) => {
             if (ctx.p.forceDelete === true) return undefined;
-            const images = pushesTo(ctx.stateDir, String(ctx.p.repositoryUrl));
-            return images.length
+            const registry = sandboxRegistryOf(ctx.p.repositoryUrl);
+            return registry && (await listTags(registry, String(ctx.p.name))).length
                 ? `RepositoryNotEmptyException: The repository with name '${String(ctx.p.name)}' in registry with id '${ACCOUNT_ID}' cannot be deleted because it still contains images`
                 : undefined;
+        },
+        // forceDelete: ECR deletes the repository's images with it.
+        onDelete: async (ctx) => {
+            const registry = sandboxRegistryOf(ctx.p.repositoryUrl);
+            if (registry) await deleteImages(registry, String(ctx.p.name));
         },
     },
     [T.lifecyclePolicy]: {
@@ -901,7 +922,7 @@ const FUNCTIONS: Record<string, Invoke> = {
             userName: "AWS",
             password: secret(password),
             authorizationToken: secret(Buffer.from(`AWS:${password}`).toString("base64")),
-            proxyEndpoint: `https://${registryId}.dkr.ecr.${region}.amazonaws.com`,
+            proxyEndpoint: process.env.E2E_REGISTRY ? `http://${process.env.E2E_REGISTRY}` : `https://${registryId}.dkr.ecr.${region}.amazonaws.com`,
             expiresAt: new Date(Date.now() + 12 * 3600 * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
         };
     },
@@ -1122,8 +1143,9 @@ export function awsProvider(options: AwsStandinOptions = {}): StandinProvider & 
                 const ctx = context(urn, props);
                 const key = recordKey(urn, physicalId(id, props));
                 const others = (): LiveRecord[] => store.all().filter((r) => recordKey(r.urn, physicalId(r.id, r.outputs ?? {})) !== key);
-                const refusal = spec.refuseDelete?.({ ...ctx, live: others }, id);
+                const refusal = await spec.refuseDelete?.({ ...ctx, live: others }, id);
                 if (refusal) throw new Error(`deleting ${type} (${ctx.name}): ${refusal}`);
+                await spec.onDelete?.(ctx);
                 // Already gone is success, as for pulumi-aws.
                 store.remove(key);
             });

@@ -181,29 +181,6 @@ export class RecordStore {
     }
 }
 
-/** The ledger of image pushes (a registry keeps images after the build resource is gone). */
-const PUSH_LEDGER = "registry-pushes.jsonl";
-
-/** Notes that `ref` (`<registry>/<repository>:<tag>@sha256:...`) was pushed. */
-export function recordPush(stateDir: string | undefined, ref: string): void {
-    if (!stateDir) return;
-    fs.mkdirSync(stateDir, { recursive: true });
-    fs.appendFileSync(path.join(stateDir, PUSH_LEDGER), `${JSON.stringify({ time: Date.now(), ref })}\n`);
-}
-
-/** Image refs ever pushed into `repositoryUrl` (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`). */
-export function pushesTo(stateDir: string | undefined, repositoryUrl: string): string[] {
-    if (!stateDir) return [];
-    const file = path.join(stateDir, PUSH_LEDGER);
-    if (!fs.existsSync(file)) return [];
-    return fs
-        .readFileSync(file, "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => (JSON.parse(line) as { ref: string }).ref)
-        .filter((ref) => ref.startsWith(`${repositoryUrl}:`) || ref.startsWith(`${repositoryUrl}@`));
-}
-
 /**
  * Every resource still alive in any stand-in's records under `stateDir` (each `<provider>.json`),
  * e.g. to assert that `pulumi destroy` left nothing behind.

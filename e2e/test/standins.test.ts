@@ -1,12 +1,14 @@
 /**
- * The aws, docker-build and inert stand-ins called directly (check/diff/create/update/read/
- * delete/invoke), their records and call log; one of them served over gRPC as the engine would
- * start it (install-plugins' launcher); and the stand-in ECS/SSM/STS endpoints through the real
- * AWS SDK v3 clients, as infra/anywhere/deregister.ts calls them at destroy.
+ * The aws and inert stand-ins called directly (check/diff/create/update/read/delete/invoke), their
+ * records and call log, the stand-in ECR against a real registry (Debian's docker-registry on
+ * loopback, as the sandbox runs it); one of them served over gRPC as the engine would start it
+ * (install-plugins' launcher); and the stand-in ECS/SSM/STS endpoints through the real AWS SDK v3
+ * clients, as infra/anywhere/deregister.ts calls them at destroy.
  */
 import * as assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DeregisterContainerInstanceCommand, ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
@@ -24,10 +26,11 @@ import { deregisterHost, hostRegistrationProvider, isAlreadyGone, sdkDeregistrat
 import { startAwsApi, type AwsApi } from "../standins/aws-api";
 import { ACCOUNT_ID, awsProvider } from "../standins/aws";
 import { readCallLog } from "../standins/call-log";
-import { dockerBuildProvider } from "../standins/docker-build";
 import { inertProvider, isSecret, SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, type PropertyMap } from "../standins/inert";
 import { installStandins, requiredPlugins } from "../lib/install-plugins";
 import { liveResources } from "../standins/records";
+import { getManifest, listTags, loopbackRegistry, parseReference, pushLayout, RegistryError } from "../standins/registry";
+import { writeLayout } from "../tools/oci-layout";
 
 const REGION = "eu-west-1";
 const urn = (type: string, name: string, stack = "region") => `urn:pulumi:${stack}::ecs-anywhere::${type}::${name}`;
@@ -35,6 +38,33 @@ const secretValue = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value }
 const TRUST = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ssm.amazonaws.com" }, Action: "sts:AssumeRole" }] });
 
 type Aws = ReturnType<typeof awsProvider>;
+
+function commandExists(name: string): boolean {
+    return spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+}
+
+/** Debian's docker-registry on a free loopback port, its storage in `dir`, as e2e/sandbox.sh runs it. */
+async function startRegistry(dir: string): Promise<{ address: string; stop: () => Promise<void> }> {
+    const port = await new Promise<number>((resolve) => {
+        const probe = net.createServer().listen(0, "127.0.0.1", () => {
+            const { port: free } = probe.address() as net.AddressInfo;
+            probe.close(() => resolve(free));
+        });
+    });
+    const address = `127.0.0.1:${port}`;
+    fs.mkdirSync(dir, { recursive: true });
+    const config = path.join(dir, "config.yml");
+    fs.writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: ${address}\n`);
+    const child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
+    const stop = () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill())));
+    for (let i = 0; i < 100; i++) {
+        const up = await fetch(`http://${address}/v2/`).then((r) => r.ok, () => false);
+        if (up) return { address, stop };
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await stop();
+    throw new Error(`docker-registry did not answer on ${address} within 10 s`);
+}
 
 /** check then create, as the engine does; returns id and outputs. */
 async function make(provider: Aws, type: string, name: string, inputs: PropertyMap): Promise<{ urn: string; id: string; outs: PropertyMap; inputs: PropertyMap }> {
@@ -45,7 +75,7 @@ async function make(provider: Aws, type: string, name: string, inputs: PropertyM
     return { urn: resourceUrn, id: created.id, outs: created.outs as PropertyMap, inputs: checked.inputs as PropertyMap };
 }
 
-describe("stand-ins: aws, docker-build and inert providers, called directly", function () {
+describe("stand-ins: aws and inert providers, called directly", function () {
     let dir: string;
     let state: string;
     let log: string;
@@ -317,12 +347,50 @@ describe("stand-ins: aws, docker-build and inert providers, called directly", fu
         await aws.delete!(policy.id, policy.urn, policy.outs);
         await aws.delete!(role.id, role.urn, role.outs);
         await assert.rejects(aws.create!(urn("aws:iam/rolePolicy:RolePolicy", "orphan"), { name: "p", role: "nobody", policy: TRUST }), /NoSuchEntity/);
+    });
 
-        const repository = await make(aws, "aws:ecr/repository:Repository", "repo", {});
-        const docker = dockerBuildProvider({ stateDir: state, version: "0.0.22" });
-        await docker.create!(urn("docker-build:index:Image", "image"), { push: true, tags: [`${String(repository.outs.repositoryUrl)}:latest`], context: { location: "/nonexistent" } });
-        await assert.rejects(aws.delete!(repository.id, repository.urn, repository.outs), /RepositoryNotEmptyException/);
-        await aws.delete!(repository.id, repository.urn, { ...repository.outs, forceDelete: true });
+    it("the registry client reaches loopback only, and reads image references as the e2e gives them", () => {
+        assert.throws(() => loopbackRegistry("203.0.113.80:5000"), /the sandbox's registry is on loopback/);
+        assert.throws(() => parseReference("registry-1.docker.io/library/node:22"), RegistryError);
+        const digest = `sha256:${"a".repeat(64)}`;
+        assert.deepEqual(parseReference(`127.0.0.1:5000/repo-1:latest@${digest}`), { registry: "127.0.0.1:5000", repository: "repo-1", reference: digest });
+        assert.deepEqual(parseReference("127.0.0.1:5000/library/node:22-bookworm-slim"), { registry: "127.0.0.1:5000", repository: "library/node", reference: "22-bookworm-slim" });
+        assert.throws(() => parseReference("127.0.0.1:5000/repo"), /expected <host:port>\/<repository>:<tag>/);
+    });
+
+    it("ECR: repository URLs and the token's endpoint on the sandbox's registry; a repository holding images refuses deletion, forceDelete deletes them with it", async function () {
+        if (!commandExists("docker-registry")) {
+            console.log("      skipped: docker-registry is not installed (apt-get install docker-registry)");
+            this.skip();
+        }
+        const registry = await startRegistry(path.join(dir, "registry"));
+        const saved = process.env.E2E_REGISTRY;
+        process.env.E2E_REGISTRY = registry.address;
+        try {
+            const repository = await make(aws, "aws:ecr/repository:Repository", "repo", {});
+            const name = String(repository.outs.name);
+            assert.equal(repository.outs.repositoryUrl, `${registry.address}/${name}`);
+            const token = (await aws.invoke!("aws:ecr/getAuthorizationToken:getAuthorizationToken", { registryId: ACCOUNT_ID })).outputs as PropertyMap;
+            assert.equal(token.proxyEndpoint, `http://${registry.address}`);
+            // An image pushed into it, as the docker-build provider pushes one.
+            const layout = path.join(dir, "layout");
+            const rootfs = path.join(dir, "rootfs.tar");
+            fs.writeFileSync(rootfs, Buffer.alloc(10_240));
+            const index = await writeLayout({ created: new Date().toISOString(), env: [], history: "test", platforms: [{ architecture: "amd64", rootfs }, { architecture: "arm64", variant: "v8", rootfs }] }, layout);
+            assert.equal(await pushLayout(layout, registry.address, name, ["latest"]), index.digest);
+            const pushed = await getManifest(registry.address, name, "latest");
+            assert.equal(pushed?.digest, index.digest, "the registry serves the index under the digest pushed");
+            assert.deepEqual(pushed?.manifests?.map((m) => `${m.platform?.os}/${m.platform?.architecture}`), ["linux/amd64", "linux/arm64"]);
+            await assert.rejects(aws.delete!(repository.id, repository.urn, repository.outs), /RepositoryNotEmptyException/);
+            assert.deepEqual(await listTags(registry.address, name), ["latest"], "a refused delete keeps the images");
+            await aws.delete!(repository.id, repository.urn, { ...repository.outs, forceDelete: true });
+            assert.equal(await getManifest(registry.address, name, index.digest), undefined, "forceDelete deleted the image");
+            assert.deepEqual(liveResources(state), []);
+        } finally {
+            if (saved === undefined) delete process.env.E2E_REGISTRY;
+            else process.env.E2E_REGISTRY = saved;
+            await registry.stop();
+        }
     });
 
     it("functions: zones, ECR token (password secret), region, caller, partition, policy documents; unknown names fail naming them", async () => {
@@ -350,25 +418,12 @@ describe("stand-ins: aws, docker-build and inert providers, called directly", fu
     it("destroy leaves nothing alive; the call log has every call and no secret", async () => {
         const role = await make(aws, "aws:iam/role:Role", "role", { assumeRolePolicy: TRUST });
         const activation = await make(aws, "aws:ssm/activation:Activation", "activation", { iamRole: role.id });
-        const docker = dockerBuildProvider({ stateDir: state, version: "0.0.22" });
-        const password = "ecr-token-Password-1234567890";
-        const imageUrn = urn("docker-build:index:Image", "image");
-        const imageInputs = {
-            context: { location: "/work" },
-            dockerfile: { inline: "FROM scratch\n" },
-            platforms: ["linux/amd64", "linux/arm64"],
-            push: true,
-            tags: ["123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:latest"],
-            registries: [{ address: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo", username: "AWS", password: secretValue(password) }],
-        };
-        const image = await docker.create!(imageUrn, imageInputs);
         assert.deepEqual(
             liveResources(state).map((r) => `${r.provider} ${r.type}`).sort(),
-            ["aws aws:iam/role:Role", "aws aws:ssm/activation:Activation", "docker-build docker-build:index:Image"],
+            ["aws aws:iam/role:Role", "aws aws:ssm/activation:Activation"],
         );
         await aws.delete!(activation.id, activation.urn, activation.outs);
         await aws.delete!(role.id, role.urn, role.outs);
-        await docker.delete!(image.id, imageUrn, image.outs);
         assert.deepEqual(liveResources(state), []);
 
         const calls = readCallLog(log);
@@ -378,43 +433,14 @@ describe("stand-ins: aws, docker-build and inert providers, called directly", fu
             "aws create aws:iam/role:Role role",
             "aws check aws:ssm/activation:Activation activation",
             "aws create aws:ssm/activation:Activation activation",
-            "docker-build create docker-build:index:Image image",
             "aws delete aws:ssm/activation:Activation activation",
             "aws delete aws:iam/role:Role role",
-            "docker-build delete docker-build:index:Image image",
         ]);
         assert.ok(calls.every((c) => c.result === "ok"));
         assert.equal(calls[3].id, activation.id);
         const text = fs.readFileSync(log, "utf8");
         const code = String((activation.outs.activationCode as { value: unknown }).value);
-        assert.ok(!text.includes(password) && !text.includes(code), "no secret in the call log");
-        assert.match(text, /"password":"\[secret\]"/);
-    });
-
-    it("docker-build: ref = <first tag>@sha256:<64 hex> derived from the build inputs; a new ECR password is no change", async () => {
-        const docker = dockerBuildProvider({ stateDir: state, version: "0.0.22" });
-        const imageUrn = urn("docker-build:index:Image", "image");
-        const inputs = {
-            context: { location: "/work" },
-            dockerfile: { inline: "FROM scratch\n" },
-            platforms: ["linux/amd64", "linux/arm64"],
-            push: true,
-            tags: ["123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:latest"],
-            registries: [{ address: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo", username: "AWS", password: secretValue("one") }],
-        };
-        const image = await docker.create!(imageUrn, inputs);
-        const outs = image.outs as PropertyMap;
-        assert.match(String(outs.ref), /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/repo:latest@sha256:[0-9a-f]{64}$/);
-        assert.equal(outs.ref, `${inputs.tags[0]}@${String(outs.digest)}`);
-        const again = await docker.create!(urn("docker-build:index:Image", "twin"), { ...inputs, registries: [{ ...inputs.registries[0], password: secretValue("two") }] });
-        assert.equal((again.outs as PropertyMap).digest, outs.digest, "same build inputs, same digest");
-        const rotated = { ...inputs, registries: [{ ...inputs.registries[0], password: secretValue("three") }] };
-        assert.equal((await docker.diff!(image.id, imageUrn, outs, rotated)).changes, false);
-        const changed = await docker.diff!(image.id, imageUrn, outs, { ...inputs, dockerfile: { inline: "FROM busybox\n" } });
-        assert.deepEqual([changed.changes, changed.replaces], [true, []]);
-        const checked = await docker.check!(imageUrn, {}, { ...inputs, push: undefined });
-        assert.deepEqual(checked.failures?.map((f) => f.property), ["push"]);
-        await assert.rejects(docker.check!(urn("docker-build:index:Index", "index"), {}, {}), /stand-in docker-build provider does not know docker-build:index:Index/);
+        assert.ok(!text.includes(code), "no secret in the call log");
     });
 
     it("inert: configuration is accepted, any resource or function fails naming the plugin", async () => {
@@ -485,18 +511,23 @@ describe("stand-ins: installed as plugins and served over gRPC", function () {
         fs.rmSync(home, { recursive: true, force: true });
     });
 
-    it("install-plugins writes one launcher per resource plugin the SDKs require, nested packages included; the command provider is the real binary, linked", () => {
+    it("install-plugins writes one launcher per resource plugin the SDKs require, nested packages included; the command and docker-build providers of the project's versions are the real binaries, linked", () => {
         const required = requiredPlugins(path.join(__dirname, "..", "..", "node_modules")).map((p) => `${p.name}@${p.version}`);
         for (const plugin of ["aws@7.48.0", "awsx@3.9.0", "command@1.2.1", "docker@4.11.2", "docker-build@0.0.22"]) assert.ok(required.includes(plugin), plugin);
         // Where e2e:tools puts the real provider; a stand-in binary here, since npm test runs before the build.
         const toolsBin = fs.mkdtempSync(path.join(home, "bin-"));
         assert.throws(() => installStandins(home, { toolsBin }), /pulumi-resource-command \(the real command provider v1\.2\.1\) is missing: run `npm run e2e:tools` first/);
         fs.writeFileSync(path.join(toolsBin, "pulumi-resource-command"), "#!/bin/sh\n", { mode: 0o755 });
+        assert.throws(() => installStandins(home, { toolsBin }), /pulumi-resource-docker-build \(the real docker-build provider v0\.0\.22\) is missing: run `npm run e2e:tools` first/);
+        fs.writeFileSync(path.join(toolsBin, "pulumi-resource-docker-build"), "#!/bin/sh\n", { mode: 0o755 });
         const installed = installStandins(home, { toolsBin });
-        const command = installed.find((plugin) => plugin.name === "command");
-        assert.equal(command?.real, true);
-        assert.equal(fs.readlinkSync(path.join(home, "plugins", "resource-command-v1.2.1", "pulumi-resource-command")), path.join(fs.realpathSync(toolsBin), "pulumi-resource-command"));
-        assert.ok(installed.filter((plugin) => plugin.real).every((plugin) => plugin.name === "command"), "only the command provider is real");
+        for (const [name, version] of [["command", "1.2.1"], ["docker-build", "0.0.22"]]) {
+            assert.equal(installed.find((plugin) => plugin.name === name && plugin.version === version)?.real, true, name);
+            assert.equal(fs.readlinkSync(path.join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`)), path.join(fs.realpathSync(toolsBin), `pulumi-resource-${name}`));
+        }
+        assert.deepEqual(installed.filter((plugin) => plugin.real).map((plugin) => `${plugin.name}@${plugin.version}`).sort(), ["command@1.2.1", "docker-build@0.0.22"], "only those two are real");
+        // awsx's own docker-build, of another version, is no build of ours: inert.
+        assert.match(fs.readFileSync(path.join(home, "plugins", "resource-docker-build-v0.0.14", "pulumi-resource-docker-build"), "utf8"), /inert\.(js|ts)' 'docker-build' "\$@"/);
         for (const plugin of installed) {
             const directory = path.join(home, "plugins", `resource-${plugin.name}-v${plugin.version}`);
             assert.equal(plugin.directory, directory);

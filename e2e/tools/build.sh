@@ -11,11 +11,22 @@
 #   pulumi-resource-command        the command provider at the version @pulumi/command declares:
 #                                  the installed plugin (`pulumi plugin install resource command
 #                                  <version>`), else built from upstream's source in $E2E_VENDOR_DIR
+#   pulumi-resource-docker-build   the docker-build provider at the version @pulumi/docker-build
+#                                  declares: the installed plugin, else built from upstream's source
+#                                  in $E2E_VENDOR_DIR with the .NET code generator's source and the
+#                                  Java one's one-type shim beside it (../shared/vendor/README.md)
+#   buildkitd, buildctl            BuildKit, which the docker-build provider builds with: installed
+#                                  ones (on PATH, at least the wrapper's version), else built from
+#                                  the Go module github.com/moby/buildkit through the wrapper module
+#                                  e2e/tools/buildkit (`go install` refuses BuildKit: exclude directives)
+#   .base-image                    names the offline stand-in for node:<image major>-bookworm-slim,
+#                                  made and cached by e2e/tools/base-image.sh (root, mmdebstrap)
 # Installed tools are linked, not copied. Every archive's sha256 is checked against
 # e2e/tools/vendor.sha256 before it is unpacked; the Go build info of a built tool names its
 # upstream module (`go version -m .cache/pulumi/bin/<tool>`), and a stamp beside it
-# (`.<tool>.from`) the archive and sha256 it was built from, so a second run skips it.
-# Arguments: the tools to get, of cli, language-host and command (default: all three).
+# (`.<tool>.from`) the archives and sha256s it was built from, so a second run skips it.
+# Arguments: the tools to get, of cli, language-host, command, docker-build, buildkit and
+# base-image (default: all).
 # Environment:
 #   E2E_VENDOR_DIR          the upstream source archives (default: ../shared/vendor beside the
 #                           repository, or beside the checkout a local clone was made from)
@@ -54,10 +65,12 @@ at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; 
 need_go() { command -v go >/dev/null 2>&1 || fatal "$1 needs Go to be built, and Go is not installed; install Go 1.26.6 or newer, $2, then run npm run e2e:tools again"; }
 # The Go module path a built tool names in its build info ("" when it is no Go binary).
 module_of() { go version -m "$1" 2>/dev/null | awk '$1 == "path" { print $2; exit }'; }
-# What a tool was built from: its module path and the archive it came from, with the archive's
-# sha256 (-trimpath keeps -ldflags, and so the version, out of the build info: a stamp file beside it).
-stamp_of() { printf '%s %s %s\n' "$(module_of "$1")" "$(basename "$2")" "$(sha256sum "$2" | cut -d' ' -f1)"; }
-built_from() { [ -x "$bin/$1" ] && [ -f "$bin/.$1.from" ] && [ "$(cat "$bin/.$1.from")" = "$3 $(basename "$2") $(sha256sum "$2" | cut -d' ' -f1)" ]; }
+# What a tool was built from: its module path and the archives it came from, each with its sha256
+# (-trimpath keeps -ldflags, and so the version, out of the build info: a stamp file beside it).
+archives_of() { local file; for file in "$@"; do printf ' %s %s' "$(basename "$file")" "$(sha256sum "$file" | cut -d' ' -f1)"; done; }
+stamp_of() { local tool="$1"; shift; printf '%s%s\n' "$(module_of "$tool")" "$(archives_of "$@")"; }
+# built_from TOOL MODULE ARCHIVE...: TOOL was built from exactly these archives.
+built_from() { local tool="$1" module="$2"; shift 2; [ -x "$bin/$tool" ] && [ -f "$bin/.$tool.from" ] && [ "$(cat "$bin/.$tool.from")" = "$module$(archives_of "$@")" ]; }
 # Links an installed tool into bin (replacing whatever was there).
 link() { ln -sfn "$1" "$bin/$2"; info "$2: using the installed $1"; }
 
@@ -88,12 +101,14 @@ vendored() {
     printf '%s\n' "$file"
 }
 
-# build_tool TOOL ARCHIVE SOURCE VERSION_FLAG: go build of the package in SOURCE into $bin/TOOL with
-# -X VERSION_FLAG, and the stamp of the ARCHIVE it came from beside it.
+# build_tool TOOL SOURCE VERSION_FLAG ARCHIVE...: go build of the package in SOURCE into $bin/TOOL
+# with -X VERSION_FLAG, and the stamp of the ARCHIVEs it came from beside it.
 build_tool() {
-    (cd "$3" && go build -trimpath -ldflags "-X $4" -o "$bin/$1.partial" .)
-    mv "$bin/$1.partial" "$bin/$1"
-    stamp_of "$bin/$1" "$2" >"$bin/.$1.from"
+    local tool="$1" source="$2" flag="$3"
+    shift 3
+    (cd "$source" && go build -trimpath -ldflags "-X $flag" -o "$bin/$tool.partial" .)
+    mv "$bin/$tool.partial" "$bin/$tool"
+    stamp_of "$bin/$tool" "$@" >"$bin/.$tool.from"
 }
 
 # Unpacks archive $1 into a fresh $cache/src/$2; prints the folder.
@@ -153,7 +168,7 @@ build_language_host() {
         version="${archive#pulumi-language-nodejs-}"; version="${version%.tar.gz}"
         file="$(vendored 'pulumi-language-nodejs-*.tar.gz' "$version" "of the language host" "$missing")" || exit 1
         for tool in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do [ ! -L "$bin/$tool" ] || rm -f "$bin/$tool"; done
-        if built_from pulumi-language-nodejs "$file" "$host_module" && [ -x "$bin/pulumi-resource-pulumi-nodejs" ]; then
+        if built_from pulumi-language-nodejs "$host_module" "$file" && [ -x "$bin/pulumi-resource-pulumi-nodejs" ]; then
             info "pulumi-language-nodejs v$version: already built"
         else
             need_go "the Node.js language host" "or install the Pulumi CLI (its archive carries the language host)"
@@ -166,7 +181,7 @@ build_language_host() {
                 go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
                     -require "github.com/pulumi/pulumi/pkg/v3@v$version" -require "github.com/pulumi/pulumi/sdk/v3@v$version" &&
                 go mod tidy)
-            build_tool pulumi-language-nodejs "$file" "$src" "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
+            build_tool pulumi-language-nodejs "$src" "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" "$file"
             install -m 0755 "$work/pulumi-$version/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
             info "pulumi-language-nodejs v$version and its dynamic-provider launcher: built"
         fi
@@ -184,7 +199,7 @@ build_command() {
         [ ! -L "$bin/pulumi-resource-command" ] || rm -f "$bin/pulumi-resource-command"
         file="$(vendored 'pulumi-command-*-provider.tar.gz' "$command_version" "@pulumi/command declares" \
             "no command provider v$command_version: it is not installed (${plugin}) and $vendor has no pulumi-command-$command_version-provider.tar.gz to build it from (set E2E_VENDOR_DIR, or run \`pulumi plugin install resource command $command_version\`)")" || exit 1
-        if built_from pulumi-resource-command "$file" "$command_module"; then
+        if built_from pulumi-resource-command "$command_module" "$file"; then
             info "pulumi-resource-command v$command_version: already built"
         else
             need_go "the command provider" "or run \`pulumi plugin install resource command $command_version\`"
@@ -192,20 +207,93 @@ build_command() {
             work="$(unpack "$file" pulumi-command)"
             src="$work/pulumi-command-$command_version/provider"
             [ -f "$src/go.mod" ] || fatal "$file has no pulumi-command-$command_version/provider/go.mod: its source is of another version than @pulumi/command's $command_version"
-            build_tool pulumi-resource-command "$file" "$src/cmd/pulumi-resource-command" "github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version"
+            build_tool pulumi-resource-command "$src/cmd/pulumi-resource-command" "github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version" "$file"
             info "pulumi-resource-command v$command_version: built"
         fi
     fi
 }
 
-# The tools named as arguments (cli, language-host, command), all three by default.
-for tool in "${@:-cli language-host command}"; do
+# --- the docker-build provider -----------------------------------------------------------------
+build_docker_build() {
+    docker_build_module=github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build
+    docker_build_version="$(package_version @pulumi/docker-build)"
+    plugin="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-docker-build-v$docker_build_version/pulumi-resource-docker-build"
+    if [ "${E2E_TOOLS_BUILD:-}" != 1 ] && [ -x "$plugin" ] && [ "$(readlink -f "$plugin")" != "$(readlink -f "$bin/pulumi-resource-docker-build")" ]; then
+        link "$plugin" pulumi-resource-docker-build
+        return
+    fi
+    [ ! -L "$bin/pulumi-resource-docker-build" ] || rm -f "$bin/pulumi-resource-docker-build"
+    local get="set E2E_VENDOR_DIR, or run \`pulumi plugin install resource docker-build $docker_build_version\`"
+    file="$(vendored 'pulumi-docker-build-*-provider.tar.gz' "$docker_build_version" "@pulumi/docker-build declares" \
+        "no docker-build provider v$docker_build_version: it is not installed (${plugin}) and $vendor has no pulumi-docker-build-$docker_build_version-provider.tar.gz to build it from ($get)")" || exit 1
+    # Its provider imports two code generators the Go module proxy refuses, for their schema types only.
+    work="$(unpack "$file" pulumi-docker-build)"
+    src="$work/pulumi-docker-build-$docker_build_version"
+    [ -f "$src/go.mod" ] || fatal "$file has no pulumi-docker-build-$docker_build_version/go.mod: its source is of another version than @pulumi/docker-build's $docker_build_version"
+    dotnet_version="$(sed -n 's#^\s*github.com/pulumi/pulumi-dotnet/pulumi-language-dotnet/v3 v\([0-9.]*\)$#\1#p' "$src/go.mod")"
+    [ -n "$dotnet_version" ] || fatal "$file's go.mod requires no github.com/pulumi/pulumi-dotnet/pulumi-language-dotnet/v3: not the upstream archive this script knows"
+    dotnet="$(vendored 'pulumi-language-dotnet-*-codegen.tar.gz' "$dotnet_version" "pulumi-docker-build $docker_build_version's go.mod requires" \
+        "no pulumi-language-dotnet-$dotnet_version-codegen.tar.gz in $vendor: the docker-build provider's build needs that code generator's source ($get)")" || exit 1
+    java="$(vendored pulumi-java-codegen-shim.tar.gz "" "" "no pulumi-java-codegen-shim.tar.gz in $vendor: the docker-build provider's build needs it ($get)")" || exit 1
+    if built_from pulumi-resource-docker-build "$docker_build_module" "$file" "$dotnet" "$java"; then
+        info "pulumi-resource-docker-build v$docker_build_version: already built"
+        return
+    fi
+    need_go "the docker-build provider" "or run \`pulumi plugin install resource docker-build $docker_build_version\`"
+    info "pulumi-resource-docker-build v$docker_build_version: building from $(basename "$file") (3 to 7 minutes on a cold Go module cache, seconds with a warm Go build cache)"
+    tar -xzf "$dotnet" -C "$work"
+    tar -xzf "$java" -C "$work"
+    if [ ! -d "$work/pulumi-dotnet-$dotnet_version/pulumi-language-dotnet" ] || [ ! -f "$work/pulumi-java-shim/go.mod" ]; then fatal "$(basename "$dotnet") or $(basename "$java") is not laid out as ../shared/vendor/README.md says"; fi
+    (cd "$src" && go mod edit \
+        -replace "github.com/pulumi/pulumi-dotnet/pulumi-language-dotnet/v3=../pulumi-dotnet-$dotnet_version/pulumi-language-dotnet" \
+        -replace github.com/pulumi/pulumi-java=../pulumi-java-shim)
+    GOFLAGS="$GOFLAGS -mod=mod" build_tool pulumi-resource-docker-build "$src/provider/cmd/pulumi-resource-docker-build" "github.com/pulumi/pulumi-docker-build/provider.Version=$docker_build_version" "$file" "$dotnet" "$java"
+    info "pulumi-resource-docker-build v$docker_build_version: built"
+}
+
+# --- BuildKit -------------------------------------------------------------------------------------
+build_buildkit() {
+    wrapper="$root/e2e/tools/buildkit"
+    pinned="$(sed -n 's#^require github.com/moby/buildkit v##p' "$wrapper/go.mod")"
+    # `buildkitd --version` prints "buildkitd github.com/moby/buildkit v0.31.1 <revision>".
+    version_of() { "$1" --version 2>/dev/null | awk '{ print $3 }' | sed 's/^v//'; }
+    if [ "${E2E_TOOLS_BUILD:-}" != 1 ] && found="$(command -v buildkitd 2>/dev/null)" && client="$(command -v buildctl 2>/dev/null)" &&
+        [ "$(dirname "$(readlink -f "$found")")" != "$(readlink -f "$bin")" ]; then
+        installed="$(version_of "$found")"
+        if [ -n "$installed" ] && at_least "$installed" "$pinned"; then
+            link "$(readlink -f "$found")" buildkitd
+            link "$(readlink -f "$client")" buildctl
+            return
+        fi
+        info "the installed $found is ${installed:-of unknown version}, older than v$pinned: building BuildKit"
+    fi
+    for tool in buildkitd buildctl; do [ ! -L "$bin/$tool" ] || rm -f "$bin/$tool"; done
+    if [ -x "$bin/buildkitd" ] && [ -x "$bin/buildctl" ] && [ "$(version_of "$bin/buildkitd")" = "$pinned" ] && [ "$(version_of "$bin/buildctl")" = "$pinned" ]; then
+        info "buildkitd and buildctl v$pinned: already built"
+        return
+    fi
+    need_go "BuildKit (buildkitd, buildctl)" "or install buildkitd and buildctl v$pinned or newer on PATH"
+    info "buildkitd and buildctl v$pinned: building from github.com/moby/buildkit (about 3 minutes on a cold Go module cache, seconds with a warm Go build cache)"
+    work="$cache/src/buildkit"
+    rm -rf "$work"; mkdir -p "$work"
+    cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$work/"
+    (cd "$work" && go build -trimpath -ldflags "-X github.com/moby/buildkit/version.Version=v$pinned" -o "$work/bin/" \
+        github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
+    for tool in buildkitd buildctl; do mv "$work/bin/$tool" "$bin/$tool"; done
+    info "buildkitd and buildctl $(version_of "$bin/buildkitd" | sed 's/^/v/'): built"
+}
+
+# The tools named as arguments, all by default.
+for tool in "${@:-cli language-host command docker-build buildkit base-image}"; do
     for one in $tool; do
         case "$one" in
             cli) build_cli ;;
             language-host) build_language_host ;;
             command) build_command ;;
-            *) fatal "unknown tool $one: name cli, language-host or command (or none, for all three)" ;;
+            docker-build) build_docker_build ;;
+            buildkit) build_buildkit ;;
+            base-image) bash "$root/e2e/tools/base-image.sh" ;;
+            *) fatal "unknown tool $one: name cli, language-host, command, docker-build, buildkit or base-image (or none, for all)" ;;
         esac
     done
 done

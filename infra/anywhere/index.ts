@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { REGION_OUTPUTS } from "../region/index";
 import { pulumiConfigReader, UserError, type ConfigReader } from "../config";
-import { workerContainerDefinition } from "../worker-task";
+import { workerContainerDefinition, type WorkerContainerDefinition, type WorkerContainerSettings } from "../worker-task";
 import { activationWindow, registrationLimit } from "./activation";
 import { readAwsAccess } from "./aws-access";
 import { clusterScope, hostAgentsPolicy, instanceTrustPolicy } from "./instance-role";
@@ -58,6 +58,25 @@ export function activationReach(expires: string, limit: number, hosts: number, c
         `each registration made with it counts) as SSM managed instances with the hosts' role, which joins ECS cluster ${cluster} and can be given the worker's task ` +
         "(its task role reads and deletes the queue's messages; its execution role pulls the image and writes the logs)."
     );
+}
+
+/** EXTERNAL tasks support bridge, host and none; bridge keeps the worker off the host's network stack. */
+export const EXTERNAL_NETWORK_MODE = "bridge";
+
+/** The worker's container in the EXTERNAL task (its data volume is named `data`): what `npm run e2e` also runs in a real container runtime. */
+export function externalWorkerContainer(
+    region: Pick<WorkerContainerSettings, "image" | "queueUrl" | "region" | "logGroupName">,
+    logFileNames: AnywhereConfig["logFileNames"],
+): WorkerContainerDefinition {
+    return workerContainerDefinition({
+        ...region,
+        logStreamPrefix: "external",
+        logFileNames,
+        // Sized for a Raspberry Pi that shares its memory with Docker and the agents.
+        cpu: 256,
+        memoryReservation: 64,
+        memory: 256,
+    });
 }
 
 /** How the hosts are reached: the key or agent, and the bastion. */
@@ -166,28 +185,14 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
     const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
         family: `${name}-worker`,
         requiresCompatibilities: ["EXTERNAL"],
-        // EXTERNAL tasks support bridge, host and none; bridge keeps the worker off the host's network stack.
-        networkMode: "bridge",
+        networkMode: EXTERNAL_NETWORK_MODE,
         executionRoleArn: region.executionRoleArn,
         taskRoleArn: region.taskRoleArn,
         volumes: [{ name: "data", hostPath: config.dataDir }],
         containerDefinitions: pulumi
             .all([region.imageUri, region.queueUrl, region.region, region.logGroupName])
             .apply(([image, queueUrl, regionName, logGroupName]) =>
-                JSON.stringify([
-                    workerContainerDefinition({
-                        image,
-                        queueUrl,
-                        region: regionName,
-                        logGroupName,
-                        logStreamPrefix: "external",
-                        logFileNames: config.logFileNames,
-                        // Sized for a Raspberry Pi that shares its memory with Docker and the agents.
-                        cpu: 256,
-                        memoryReservation: 64,
-                        memory: 256,
-                    }),
-                ]),
+                JSON.stringify([externalWorkerContainer({ image, queueUrl, region: regionName, logGroupName }, config.logFileNames)]),
             ),
     });
 

@@ -51,7 +51,7 @@ describe("worker runtime flags", () => {
         const dockerfile = fs.readFileSync(path.join(root, "worker", "Dockerfile"), "utf8");
         const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
         // Exactly: the benchmark and the chaos run measure what the image runs.
-        assert.deepEqual(entrypoint, ["node", ...WORKER_NODE_FLAGS, "dist/main.js"]);
+        assert.deepEqual(entrypoint, ["node", ...WORKER_NODE_FLAGS, "/app/dist/main.js"]);
         const scripts = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
         assert.ok(scripts.worker.includes(`node ${WORKER_NODE_FLAGS.join(" ")} worker/dist/main.js`), scripts.worker);
     });

@@ -8,6 +8,7 @@ import { backoffDelay, BACKOFF, checkFileName, InvalidFileNameError, Logger, Wor
 import { DEFAULTS, type WorkerOptions } from "../src/options";
 import {
     createQueuePair,
+    HOSTILE_BODIES,
     makeDataFolders,
     queueState,
     snapshot,
@@ -171,7 +172,7 @@ describe("worker against the SQS emulator", function () {
     });
 
     describe("hostile bodies touch nothing and stay undeleted", () => {
-        const hostile = ["..", "../x", "/etc/passwd", "a/b", "", "   ", "x".repeat(256), "../outside/secret", "../passwd", "."];
+        const hostile = HOSTILE_BODIES;
         it(`rejects ${hostile.length} hostile bodies and a symlink out of the folder`, async () => {
             const queue = createQueuePair(emulator, { maxReceiveCount: 2 });
             fs.symlinkSync(path.join(folders.outside, "secret"), path.join(folders.source, "evil"));

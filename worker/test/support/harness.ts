@@ -92,6 +92,9 @@ export function makeDataFolders(prefix = "ecs-anywhere-test-"): DataFolders {
     return { root, source, destination, outside, remove: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 
+/** Message bodies that are no plain file name: the worker must touch nothing for them and delete none. */
+export const HOSTILE_BODIES: readonly string[] = ["..", "../x", "/etc/passwd", "a/b", "", "   ", "x".repeat(256), "../outside/secret", "../passwd", "."];
+
 /** Messages of `queue` by state, without receiving them. */
 export function queueState(emulator: Emulator, name: string): { ready: string[]; inflight: string[]; delayed: string[] } {
     const state = emulator.server.inspectQueue(name);
