@@ -22,15 +22,19 @@ export class SqsCallError extends Error {
     }
 }
 
-/** A file operation that failed for a reason other than the handled outcomes (permissions, disk full). */
+/**
+ * A file operation that failed for a reason other than the handled outcomes (permissions, disk
+ * full). Its message names the step only: the file's name and paths are in `cause`, for the
+ * logger to show as `LOG_FILE_NAMES` allows.
+ */
 export class MoveError extends Error {
     override readonly name = "MoveError";
     constructor(
-        message: string,
+        readonly step: string,
         readonly messageId: string | undefined,
         options: { cause: unknown },
     ) {
-        super(message, options);
+        super(`${step} failed`, options);
     }
 }
 

@@ -9,6 +9,7 @@ import { constants as fsConstants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { errorCode } from "./errors";
+import type { LogFileNames } from "./options";
 
 /** The uid:gid the worker's image runs as; hosts (`hosts/bootstrap/prepare-data.sh`) and EFS give the folders to it. */
 export const IMAGE_UID = 10001;
@@ -47,6 +48,11 @@ export interface FolderOptions {
     readonly destinationDir: string;
     /** Create a missing folder at start, only inside a parent folder that exists. Default false. */
     readonly createFolders?: boolean;
+    /**
+     * How a problem's fix names its folder: by its path when `plain` (the default), else by its
+     * variable (`"$SOURCE_DIR"`), as log lines that must not carry paths do.
+     */
+    readonly logFileNames?: LogFileNames;
 }
 
 /** One folder that is not usable: which, what is wrong, and what fixes it. */
@@ -68,7 +74,13 @@ export class FolderError extends Error {
     }
 }
 
-type Role = { readonly folder: string; readonly variable: FolderProblem["variable"]; readonly isDestination: boolean };
+type Role = {
+    readonly folder: string;
+    readonly variable: FolderProblem["variable"];
+    readonly isDestination: boolean;
+    /** The folder, and the folder that holds it, as a fix may name them. */
+    readonly shown: { readonly folder: string; readonly parent: string };
+};
 
 export class FolderCheck {
     private readonly fs: FolderFileSystem;
@@ -79,10 +91,13 @@ export class FolderCheck {
         fileSystem: FolderFileSystem = fsp,
     ) {
         this.fs = fileSystem;
-        this.roles = [
-            { folder: options.sourceDir, variable: "SOURCE_DIR", isDestination: false },
-            { folder: options.destinationDir, variable: "DESTINATION_DIR", isDestination: true },
-        ];
+        const role = (folder: string, variable: Role["variable"], isDestination: boolean): Role => ({
+            folder,
+            variable,
+            isDestination,
+            shown: (options.logFileNames ?? "plain") === "plain" ? { folder, parent: path.dirname(folder) } : { folder: `"$${variable}"`, parent: `the folder that holds $${variable}` },
+        });
+        this.roles = [role(options.sourceDir, "SOURCE_DIR", false), role(options.destinationDir, "DESTINATION_DIR", true)];
     }
 
     /**
@@ -207,13 +222,13 @@ function currentUid(): number | string {
 
 /** What is wrong and how to fix it, in words an operator can act on, for an errno code. */
 function problemFor(role: Role, code: string, problem?: string): FolderProblem {
-    const { folder, variable } = role;
+    const { folder, variable, shown } = role;
     const prepare = `hosts/bootstrap/prepare-data.sh (run by \`pulumi up -s anywhere\`) makes both folders, owned by uid ${IMAGE_UID}`;
-    const owner = `give it to the image's uid: \`chown ${IMAGE_UID}:${IMAGE_UID} ${folder}\`, mode 0770, as hosts/bootstrap/prepare-data.sh does`;
+    const owner = `give it to the image's uid: \`chown ${IMAGE_UID}:${IMAGE_UID} ${shown.folder}\`, mode 0770, as hosts/bootstrap/prepare-data.sh does`;
     const known: Record<string, [string, string]> = {
         ENOENT: [
             "does not exist",
-            `mount the data volume at ${path.dirname(folder)} (on a host: the data disk at the anywhere stack's dataDir, then ${prepare}); or correct ${variable}. The worker creates folders only with CREATE_FOLDERS=true, and only inside a parent that exists`,
+            `mount the data volume at ${shown.parent} (on a host: the data disk at the anywhere stack's dataDir, then ${prepare}); or correct ${variable}. The worker creates folders only with CREATE_FOLDERS=true, and only inside a parent that exists`,
         ],
         ENOTDIR: ["is not a folder (it, or a folder on its path, is a file)", `replace it with a folder (${prepare}), or correct ${variable}`],
         EACCES: [`cannot be reached by this worker (uid ${currentUid()}): a folder on its path denies it`, owner],

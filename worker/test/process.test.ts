@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Logger, Worker } from "../src/index";
 import { DEFAULTS } from "../src/options";
-import { buildWorker, createQueuePair, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerSqs, type Emulator } from "./support/harness";
+import { buildWorker, createQueuePair, dataEntries, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerSqs, type Emulator } from "./support/harness";
 
 /** A secret key the worker must never print (the emulator does not check signatures). */
 const SECRET = "process-test-secret-key";
@@ -65,7 +65,7 @@ describe("worker process", function () {
                 VISIBILITY_TIMEOUT_SECONDS: "5",
                 AWS_SECRET_ACCESS_KEY: SECRET,
             });
-            await waitFor("some files moved", () => fs.readdirSync(folders.destination).length >= 200, 20_000);
+            await waitFor("some files moved", () => dataEntries(folders.destination).length >= 200, 20_000);
             const signalled = Date.now();
             worker.child.kill("SIGTERM");
             const exit = await worker.exited;
@@ -78,8 +78,8 @@ describe("worker process", function () {
             assert.ok(!exit.stdout.includes(SECRET), "no secret in the logs");
 
             // Nothing half-moved: each file is in exactly one of the two folders, and no partial copy exists.
-            const source = new Set(fs.readdirSync(folders.source));
-            const destination = new Set(fs.readdirSync(folders.destination));
+            const source = new Set(dataEntries(folders.source));
+            const destination = new Set(dataEntries(folders.destination));
             for (const name of names) {
                 const inSource = source.has(name);
                 const inDestination = destination.has(name + DEFAULTS.processedSuffix);
@@ -96,10 +96,10 @@ describe("worker process", function () {
             await drain.start();
             await waitFor("the queue to drain", () => {
                 const state = queueState(emulator, queue.name);
-                return state.ready.length + state.inflight.length === 0 && fs.readdirSync(folders.source).length === 0;
+                return state.ready.length + state.inflight.length === 0 && dataEntries(folders.source).length === 0;
             }, 30_000);
             await drain.stop();
-            assert.equal(fs.readdirSync(folders.destination).length, names.length);
+            assert.equal(dataEntries(folders.destination).length, names.length);
             assert.equal(queueState(emulator, queue.deadLetterName).ready.length, 0, "no valid message in the dead-letter queue");
         } finally {
             folders.remove();

@@ -109,6 +109,14 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
     }
 }
 
+/** The folders the worker keeps for itself inside the data folders (mover.ts): partial copies, receipts, staging. */
+export const WORKER_OWN_FOLDERS: readonly string[] = [".ecs-anywhere-partial", ".ecs-anywhere-moved", ".ecs-anywhere-staging"];
+
+/** The entries of a data folder, without the worker's own folders. */
+export function dataEntries(dir: string): string[] {
+    return fs.readdirSync(dir).filter((name) => !WORKER_OWN_FOLDERS.includes(name));
+}
+
 /** Every file below `dir` with its content, for "nothing outside was touched" checks. */
 export function snapshot(dir: string): Record<string, string> {
     const result: Record<string, string> = {};

@@ -1,0 +1,98 @@
+/**
+ * The second process of reused-names.test.ts: a producer that reuses file names while the worker
+ * moves them. For each name it renames version 1 into the source folder and sends its message,
+ * waits until the worker has put version 1 at the destination, then renames version 2 onto the
+ * same name, most often while the source name still holds version 1 (the worker's move in
+ * progress), and sends a second message: for half of the names the message goes first (a reused
+ * name whose file is not there yet), for the other half the file does.
+ *
+ * It never replaces a file that is not at the destination already: version 2 is renamed in only
+ * while the source name is free or names the destination's file. So a content that goes missing
+ * was removed by the worker. Prints one JSON line: how many renames landed mid-move.
+ *
+ * Environment: SOURCE_DIR, DESTINATION_DIR, SUFFIX, STAGE_DIR (where versions are written first,
+ * same file system), SQS_QUEUE_URL, AWS_ENDPOINT_URL_SQS, NAMES, CONCURRENCY, DEADLINE_MS.
+ */
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { setImmediate as turn } from "node:timers/promises";
+
+function required(name: string): string {
+    const value = process.env[name];
+    if (value === undefined || value === "") throw new Error(`renamer: ${name} is not set`);
+    return value;
+}
+
+const source = required("SOURCE_DIR");
+const destination = required("DESTINATION_DIR");
+const suffix = required("SUFFIX");
+const stage = required("STAGE_DIR");
+const queueUrl = required("SQS_QUEUE_URL");
+const count = Number(required("NAMES"));
+const concurrency = Number(required("CONCURRENCY"));
+const deadline = Date.now() + Number(required("DEADLINE_MS"));
+const sqs = new SQSClient({ region: "us-east-1", endpoint: required("AWS_ENDPOINT_URL_SQS"), credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+
+/** The content of `version` of `name`: what the test looks for at the end. */
+function content(name: string, version: number): string {
+    return `${name} version ${version}\n`;
+}
+
+function inode(file: string): number | undefined {
+    try {
+        return fs.lstatSync(file).ino;
+    } catch {
+        return undefined;
+    }
+}
+
+let midMove = 0;
+
+/** Renames `version` of `name` in, only if that replaces nothing but the destination's own file. */
+function renameIn(name: string, version: number): void {
+    const staged = path.join(stage, `${name}.${version}`);
+    fs.writeFileSync(staged, content(name, version));
+    const current = inode(path.join(source, name));
+    const moved = inode(path.join(destination, name + suffix));
+    if (current !== undefined && current !== moved) throw new Error(`renamer: ${name} holds a file not yet moved; renaming onto it would lose it`);
+    if (current !== undefined) midMove++;
+    fs.renameSync(staged, path.join(source, name));
+}
+
+async function send(name: string): Promise<void> {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: name }));
+}
+
+async function reuse(name: string, index: number): Promise<void> {
+    renameIn(name, 1);
+    await send(name);
+    // Version 1 at the destination: the worker moved it, or is moving it (the source name may still hold it).
+    while (inode(path.join(destination, name + suffix)) === undefined) {
+        if (Date.now() > deadline) throw new Error(`renamer: ${name} version 1 not moved before the deadline`);
+        await turn();
+    }
+    if (index % 2 === 0) {
+        renameIn(name, 2);
+        await send(name);
+    } else {
+        await send(name);
+        renameIn(name, 2);
+    }
+}
+
+async function main(): Promise<void> {
+    const names = Array.from({ length: count }, (_, i) => `reused-${String(i).padStart(4, "0")}`);
+    let next = 0;
+    await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+            for (let i = next++; i < names.length; i = next++) await reuse(names[i], i);
+        }),
+    );
+    process.stdout.write(`${JSON.stringify({ names: names.length, midMove })}\n`);
+}
+
+main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+});
