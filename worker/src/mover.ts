@@ -109,6 +109,8 @@ export class FileMover {
     /** Makes receipt and staging names unique across workers sharing the folders (EFS), without a random draw per file. */
     private readonly instance = randomBytes(6).toString("hex");
     private counter = 0;
+    /** Per folder, the sync running and the one that will follow it. */
+    private readonly syncs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
 
     constructor(
         private readonly options: MoverOptions,
@@ -499,8 +501,30 @@ export class FileMover {
         }
     }
 
+    /**
+     * fsync of a folder, shared by the batches that ask while one runs: they wait for the next one,
+     * which starts after their own operations (one already running might not include them). Under
+     * load many batches share a sync, rather than queueing one each on libuv's four threads.
+     */
+    private syncFolder(dir: string, options: { optional?: boolean } = {}): Promise<void> {
+        let state = this.syncs.get(dir);
+        if (state === undefined) this.syncs.set(dir, (state = {}));
+        const shared = state;
+        if (shared.running === undefined) {
+            shared.running = this.fsyncFolder(dir, options).finally(() => (shared.running = undefined));
+            return shared.running;
+        }
+        shared.next ??= shared.running
+            .catch(() => undefined)
+            .then(() => {
+                shared.next = undefined;
+                return this.syncFolder(dir, options);
+            });
+        return shared.next;
+    }
+
     /** fsync of a folder; `optional` skips one that is not there (the receipts, before the first). */
-    private async syncFolder(dir: string, options: { optional?: boolean } = {}): Promise<void> {
+    private async fsyncFolder(dir: string, options: { optional?: boolean }): Promise<void> {
         let handle: fsp.FileHandle;
         try {
             handle = await this.fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
