@@ -130,12 +130,14 @@ export class FolderCheck {
 
     /**
      * A fault of the worker's side behind a failed file operation whose folders pass `check`: an
-     * errno code in `WORKER_SIDE_CODES`, put on the folder the failing path is in. Else undefined.
+     * errno code in `WORKER_SIDE_CODES`, put on the folder the failing path is in (the target of a
+     * link or rename: where it writes). Else undefined.
      */
     describeFailure(error: unknown): FolderProblem | undefined {
         const code = errorCode(error);
         if (code === undefined || !WORKER_SIDE_CODES.has(code)) return undefined;
-        const failedPath = (error as NodeJS.ErrnoException).path;
+        const { path: file, dest } = error as NodeJS.ErrnoException & { dest?: unknown };
+        const failedPath = typeof dest === "string" ? dest : file;
         const role = this.roles.find((r) => failedPath !== undefined && isInside(failedPath, r.folder)) ?? this.roles[1];
         return problemFor(role, code);
     }

@@ -10,7 +10,8 @@ import { writeSync } from "node:fs";
 import * as path from "node:path";
 import { getSystemErrorMessage } from "node:util";
 import { MoveError } from "./errors";
-import type { FolderProblem } from "./folders";
+import { PROBE_NAME, type FolderProblem } from "./folders";
+import { PARTIAL_FOLDER, RECEIPT_FOLDER, STAGING_FOLDER } from "./mover";
 import type { Environment, LogFileNames, WorkerConfigError } from "./options";
 
 export type LogLevel = "info" | "warn" | "error";
@@ -18,6 +19,9 @@ export type LogFields = Record<string, unknown>;
 export type LogSink = (line: string) => void;
 /** The data folders by the variable that sets each: how a path in one is shown when names are hidden. */
 export type LogFolders = Readonly<Partial<Record<"SOURCE_DIR" | "DESTINATION_DIR", string>>>;
+
+/** Names the worker gives its own entries in the data folders: not data, so shown as they are. */
+const OWN_NAMES: ReadonlySet<string> = new Set([PARTIAL_FOLDER, RECEIPT_FOLDER, STAGING_FOLDER, PROBE_NAME]);
 
 /** The variables that name a folder (and their aliases): their values are withheld from error lines unless names are plain. */
 const FOLDER_VARIABLES = ["SOURCE_DIR", "DESTINATION_DIR", "EFS_SOURCE_FOLDER", "EFS_DESTINATION_FOLDER"] as const;
@@ -84,14 +88,21 @@ export class Logger {
 
     /**
      * The form a path takes: itself when names are plain; else a data folder as `$SOURCE_DIR`, a
-     * path in it as `$SOURCE_DIR/<hash of the rest>` (`hash`) or `$SOURCE_DIR/…` (`off`), and any
-     * other path hashed whole (`hash`) or omitted (`off`).
+     * path in it as `$SOURCE_DIR/<hash of the rest>` (`hash`) or `$SOURCE_DIR/…` (`off`), one of
+     * the worker's own folders in it by its name (`$DESTINATION_DIR/.ecs-anywhere-moved/…`), and
+     * any other path hashed whole (`hash`) or omitted (`off`).
      */
     path(file: string): string | undefined {
         if (this.mode === "plain") return file;
         for (const [variable, folder] of this.folders) {
             if (file === folder) return `$${variable}`;
-            if (file.startsWith(folder + path.sep)) return `$${variable}/${this.mode === "hash" ? this.hash(file.slice(folder.length + 1)) : "…"}`;
+            if (!file.startsWith(folder + path.sep)) continue;
+            const rest = file.slice(folder.length + 1);
+            const [first] = rest.split(path.sep, 1);
+            const own = OWN_NAMES.has(first) ? `${first}/` : "";
+            const hidden = rest.slice(own.length);
+            if (own !== "" && hidden === "") return `$${variable}/${first}`;
+            return `$${variable}/${own}${this.mode === "hash" ? this.hash(hidden) : "…"}`;
         }
         return this.mode === "hash" ? this.hash(file) : undefined;
     }

@@ -4,7 +4,7 @@
  * cost good messages no dead-lettering. A missing file in a usable folder stays the message's.
  */
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -17,6 +17,8 @@ import {
     dataEntries,
     jsonLines,
     makeDataFolders,
+    mountNamespacesWork,
+    ownMountOf,
     queueState,
     sqsClient,
     stagedWorker,
@@ -50,13 +52,6 @@ function skipUnlessWorkerUidRuns(test: Mocha.Context): void {
     if (reason === undefined) return;
     console.log(`      (skipped: ${reason})`);
     test.skip();
-}
-
-/** A private mount namespace where the test can remount the destination read-only (root only). */
-function mountNamespacesWork(): boolean {
-    if (!isRoot) return false;
-    const probe = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'd=$(mktemp -d) && mount --bind "$d" "$d" && mount -o remount,ro,bind "$d" && ! touch "$d/x" 2>/dev/null; s=$?; umount "$d"; rmdir "$d"; exit $s'], { encoding: "utf8" });
-    return probe.status === 0;
 }
 
 function writeFiles(folders: DataFolders, names: readonly string[]): void {
@@ -299,7 +294,7 @@ describe("worker-side faults against the SQS emulator", function () {
         const remount = (pid: number, mode: "ro" | "rw") => execFileSync("nsenter", ["-t", String(pid), "-m", "mount", "-o", `remount,${mode},bind`, folders.destination]);
         await survivesFault({
             // The worker's own mount namespace, with the destination bind-mounted onto itself; the test's mounts are untouched.
-            prefix: ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$1" && shift && exec "$@"', "sh", folders.destination],
+            prefix: ownMountOf(folders.destination),
             breakFolders: (pid) => remount(pid, "ro"),
             restore: (pid) => remount(pid, "rw"),
             expect: /read-only file system EROFS/,

@@ -228,6 +228,21 @@ function nodeFor(uid: number): string {
     return copy;
 }
 
+/** Whether this process may give a child a private mount namespace where it remounts a folder (root only). */
+export function mountNamespacesWork(): boolean {
+    if (process.getuid?.() !== 0) return false;
+    const probe = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'd=$(mktemp -d) && mount --bind "$d" "$d" && mount -o remount,ro,bind "$d" && ! touch "$d/x" 2>/dev/null; s=$?; umount "$d"; rmdir "$d"; exit $s'], { encoding: "utf8" });
+    return probe.status === 0;
+}
+
+/**
+ * A prefix for `startWorkerProcess` that gives the worker its own mount namespace with `folder`
+ * bind-mounted onto itself: another mount, so that links to and from it fail with EXDEV.
+ */
+export function ownMountOf(folder: string): string[] {
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$1" && shift && exec "$@"', "sh", folder];
+}
+
 /** Why a process run as `uid` cannot start node on the staged worker here, or undefined if it can. */
 export function uidCannotRunWorker(uid: number): string | undefined {
     const temporary = os.tmpdir();
@@ -252,7 +267,7 @@ export interface WorkerProcess {
 /**
  * Starts `script` (default the worker) as a child process with `env` (plus PATH and the dummy
  * credentials); `uid` runs it as that user (and group), from the staged copy (`stagedWorker`),
- * `prefix` runs it under a wrapper command.
+ * `prefix` runs it under a wrapper command (as root, then `setpriv` to `uid` if both are given).
  */
 export function startWorkerProcess(env: Record<string, string>, options: { script?: string; uid?: number; prefix?: string[] } = {}): WorkerProcess {
     const script = options.script ?? WORKER_MAIN;
@@ -260,12 +275,14 @@ export function startWorkerProcess(env: Record<string, string>, options: { scrip
     const file = asUser === undefined ? script : path.join(asUser.cwd, path.relative(ROOT, script));
     if (!fs.existsSync(file)) throw new Error(`no ${file}: only the compiled worker (worker/dist) is staged for another uid`);
     const node = [options.uid === undefined ? process.execPath : nodeFor(options.uid), "--no-deprecation", "--no-warnings", file];
-    const [command, ...args] = [...(options.prefix ?? []), ...node];
+    // A prefix that needs root (a mount namespace) runs as root, and the user is switched just before node.
+    const switchUser = asUser !== undefined && options.prefix !== undefined ? ["setpriv", `--reuid=${asUser.uid}`, `--regid=${asUser.gid}`, "--clear-groups"] : [];
+    const [command, ...args] = [...(options.prefix ?? []), ...switchUser, ...node];
     const child = spawn(command, args, {
         // SQS on a closed loopback port unless the test names its endpoint: no worker of the tests reaches AWS.
         env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9", ...env },
         stdio: ["ignore", "pipe", "pipe"],
-        ...asUser,
+        ...(switchUser.length > 0 ? { cwd: asUser?.cwd } : asUser),
     });
     let stdout = "";
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
