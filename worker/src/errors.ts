@@ -41,8 +41,10 @@ export class MoveError extends Error {
 /** A one-line description of anything thrown, without assuming it is an Error. */
 export function describeError(error: unknown): string {
     if (error instanceof Error) {
+        // V8 quotes what it could not parse (`..."a-name","x":y}" is not valid JSON`): an SQS answer's bodies are file names.
+        const message = error.name === "SyntaxError" ? error.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, " (not valid JSON)") : error.message;
         const code = (error as NodeJS.ErrnoException).code;
-        return code !== undefined && !error.message.includes(code) ? `${error.name}: ${code} ${error.message}` : `${error.name}: ${error.message}`;
+        return code !== undefined && !message.includes(code) ? `${error.name}: ${code} ${message}` : `${error.name}: ${message}`;
     }
     return String(error);
 }

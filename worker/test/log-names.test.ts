@@ -13,7 +13,7 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { getSystemErrorMessage } from "node:util";
-import { IMAGE_UID, Logger, Worker, type FileSystem, type LogFileNames, type SqsSender } from "../src/index";
+import { IMAGE_UID, Logger, SqsCallError, Worker, type FileSystem, type LogFileNames, type SqsSender } from "../src/index";
 import { RECEIPT_FOLDER, STAGING_FOLDER } from "../src/mover";
 import { DEFAULTS, type WorkerOptions } from "../src/options";
 import {
@@ -105,6 +105,18 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
     }
 
     const write = (name: string, content = `content of ${name}\n`) => fs.writeFileSync(path.join(folders.source, name), content);
+
+    it("an SQS answer that is not valid JSON is not quoted in an sqs-error line: its bodies are file names", () => {
+        let unparsable: unknown;
+        try {
+            JSON.parse(`{"Messages":[{"MessageId":"1","Body":"${NAME}","x":y}]}`);
+        } catch (error) {
+            unparsable = error;
+        }
+        assert.match(String((unparsable as Error).message), /7f3a/, "V8 quotes the text around the error");
+        const line = new SqsCallError("ReceiveMessage", { cause: unparsable }).message;
+        assert.equal(line, "ReceiveMessage failed: SyntaxError: Unexpected token 'y' (not valid JSON)");
+    });
 
     for (const mode of MODES) {
         it(`in process, every outcome and fault with LOG_FILE_NAMES=${mode}`, async () => {
