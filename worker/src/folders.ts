@@ -15,11 +15,18 @@ import type { LogFileNames } from "./options";
 export const IMAGE_UID = 10001;
 
 /**
- * An empty file the checks create and remove in the destination folder. One fixed name, opened
- * without O_EXCL, so that a check killed half-way leaves nothing the next one does not clear,
- * and several workers sharing the folder (EFS) can probe at once.
+ * An empty file the checks create, link and remove in the destination folder. One fixed name,
+ * opened without O_EXCL, so that a check killed half-way leaves nothing the next one does not
+ * clear, and several workers sharing the folder (EFS) can probe at once.
  */
 export const PROBE_NAME = ".ecs-anywhere-probe";
+/** The probe's second name: moves link files, so the destination's file system must have hard links. */
+export const PROBE_LINK_NAME = `${PROBE_NAME}-link`;
+
+/** The probe could not link: a file system without hard links (vfat, exFAT), where no move can work. */
+class NoHardLinksError extends Error {
+    override readonly name = "NoHardLinksError";
+}
 
 /**
  * errno codes that put the worker's side at fault whatever file they concern: the file system
@@ -41,7 +48,7 @@ export const WORKER_SIDE_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** The file-system calls the checks make; tests may wrap them to inject faults. */
-export type FolderFileSystem = Pick<typeof fsp, "stat" | "access" | "mkdir" | "open" | "unlink" | "statfs">;
+export type FolderFileSystem = Pick<typeof fsp, "stat" | "access" | "mkdir" | "open" | "unlink" | "statfs" | "link">;
 
 export interface FolderOptions {
     readonly sourceDir: string;
@@ -171,21 +178,32 @@ export class FolderCheck {
             if (space.blocks > 0 && space.bavail === 0) return problemFor(role, "ENOSPC");
             if (space.files > 0 && space.ffree === 0) return problemFor(role, "ENOSPC", "is on a file system with no free inodes");
         } catch (error) {
+            if (error instanceof NoHardLinksError) {
+                return problemFor(role, errorCode(error.cause) ?? "EPERM", "is on a file system without hard links, which the worker moves files with", "put the data folders on a file system with hard links (ext4, XFS, NFS or EFS; not vfat or exFAT)");
+            }
             return problemFor(role, errorCode(error) ?? String(error));
         }
         return undefined;
     }
 
-    /** Creates and removes `PROBE_NAME`: what a move does to the destination folder. */
+    /** Creates, links and removes `PROBE_NAME`: what a move does to the destination folder. */
     private async probe(folder: string): Promise<void> {
         const file = path.join(folder, PROBE_NAME);
+        const second = path.join(folder, PROBE_LINK_NAME);
         const handle = await this.fs.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
         await handle.close();
         try {
-            await this.fs.unlink(file);
+            await this.fs.link(file, second);
         } catch (error) {
-            // Another worker's probe of the same folder removed it first.
-            if (errorCode(error) !== "ENOENT") throw error;
+            // Another worker's probe of the same folder linked or removed it first: links work.
+            if (errorCode(error) !== "EEXIST" && errorCode(error) !== "ENOENT") throw new NoHardLinksError("no hard links", { cause: error });
+        } finally {
+            for (const name of [second, file]) {
+                await this.fs.unlink(name).catch((error: unknown) => {
+                    // Another worker's probe of the same folder removed it first.
+                    if (errorCode(error) !== "ENOENT") throw error;
+                });
+            }
         }
     }
 
@@ -223,7 +241,7 @@ function currentUid(): number | string {
 }
 
 /** What is wrong and how to fix it, in words an operator can act on, for an errno code. */
-function problemFor(role: Role, code: string, problem?: string): FolderProblem {
+function problemFor(role: Role, code: string, problem?: string, fix?: string): FolderProblem {
     const { folder, variable, shown } = role;
     const prepare = `hosts/bootstrap/prepare-data.sh (run by \`pulumi up -s anywhere\`) makes both folders, owned by uid ${IMAGE_UID}`;
     const owner = `give it to the image's uid: \`chown ${IMAGE_UID}:${IMAGE_UID} ${shown.folder}\`, mode 0770, as hosts/bootstrap/prepare-data.sh does`;
@@ -243,6 +261,6 @@ function problemFor(role: Role, code: string, problem?: string): FolderProblem {
     };
     const networkMount: [string, string] = [`does not answer (${code})`, "check the mount behind it (a lost NFS or EFS connection, an unplugged disk); the worker resumes once the folder answers"];
     const handles: [string, string] = [`cannot be used: the worker is out of file handles (${code})`, "raise the task's nofile ulimit, or the host's limit"];
-    const [what, fix] = known[code] ?? (code === "EMFILE" || code === "ENFILE" || code === "ENOMEM" ? handles : networkMount);
-    return { folder, variable, problem: problem ?? what, ...(/^E[A-Z]+$/.test(code) ? { code } : {}), fix };
+    const [what, knownFix] = known[code] ?? (code === "EMFILE" || code === "ENFILE" || code === "ENOMEM" ? handles : networkMount);
+    return { folder, variable, problem: problem ?? what, ...(/^E[A-Z]+$/.test(code) ? { code } : {}), fix: fix ?? knownFix };
 }

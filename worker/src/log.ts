@@ -10,7 +10,7 @@ import { writeSync } from "node:fs";
 import * as path from "node:path";
 import { getSystemErrorMessage } from "node:util";
 import { MoveError } from "./errors";
-import { PROBE_NAME, type FolderProblem } from "./folders";
+import { PROBE_LINK_NAME, PROBE_NAME, type FolderProblem } from "./folders";
 import { PARTIAL_FOLDER, RECEIPT_FOLDER, STAGING_FOLDER } from "./mover";
 import type { Environment, LogFileNames, WorkerConfigError } from "./options";
 
@@ -21,7 +21,7 @@ export type LogSink = (line: string) => void;
 export type LogFolders = Readonly<Partial<Record<"SOURCE_DIR" | "DESTINATION_DIR", string>>>;
 
 /** Names the worker gives its own entries in the data folders: not data, so shown as they are. */
-const OWN_NAMES: ReadonlySet<string> = new Set([PARTIAL_FOLDER, RECEIPT_FOLDER, STAGING_FOLDER, PROBE_NAME]);
+const OWN_NAMES: ReadonlySet<string> = new Set([PARTIAL_FOLDER, RECEIPT_FOLDER, STAGING_FOLDER, PROBE_NAME, PROBE_LINK_NAME]);
 
 /** The variables that name a folder (and their aliases): their values are withheld from error lines unless names are plain. */
 const FOLDER_VARIABLES = ["SOURCE_DIR", "DESTINATION_DIR", "EFS_SOURCE_FOLDER", "EFS_DESTINATION_FOLDER"] as const;

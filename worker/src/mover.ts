@@ -3,16 +3,19 @@
  * table in docs/worker.md says: never overwrite, never follow a link out of the folders, never
  * remove a file it has not moved, and make a move durable before its message may be deleted.
  *
- * A move on one file system:
- * 1. link the source name to a new receipt, `<destination>/.ecs-anywhere-moved/<message id>.<n>`:
- *    this takes exactly the file the name held at that instant, and says which message took it;
- * 2. link the receipt to the destination name (a link never replaces: EEXIST is settled by the table);
- * 3. sync the destination folder and the receipts;
- * 4. rename the source name into `<source>/.ecs-anywhere-staging/` (a rename takes whatever the name
- *    holds at that instant) and remove that only if it is the file moved: a file renamed onto the
- *    name since (a producer reusing names) is linked back under its name, never removed;
- * 5. sync the source folder. The message may then be deleted, and its receipt goes after the delete.
- * Across devices, step 1 is a copy to a partial file in the destination, synced, renamed to the receipt.
+ * A move on one file system (the common case: a file the worker may link):
+ * 1. rename the source name to a new receipt, `<destination>/.ecs-anywhere-moved/<message id>.<n>`:
+ *    a rename takes exactly the file the name holds at that instant, frees the name at once (a
+ *    file a producer renames onto it later is a new file, never touched), and says which message
+ *    took the file;
+ * 2. link the receipt to the destination name (a link never replaces: EEXIST puts the file back
+ *    under its name and the table decides);
+ * 3. sync the destination folder, the receipts and the source folder. The message may then be
+ *    deleted, and its receipt, a second name of the moved file, goes after the delete.
+ * A file the kernel would not let the worker link (`fs.protected_hardlinks`: not its own, not
+ * writable by it), or one on another device, is copied instead: copied to a partial file in the
+ * destination, synced, renamed to the receipt and linked into place; its source name is then
+ * renamed into `<source>/.ecs-anywhere-staging/` and removed there only if it is the file copied.
  *
  * The receipt is the evidence for "already done": a message whose file is not in the source is
  * deleted only if a receipt of that message (its SQS message id, the same on every delivery) is a
@@ -26,7 +29,7 @@ import { constants as fsConstants, type Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { errorCode, MoveError } from "./errors";
-import { PROBE_NAME, type FolderFileSystem } from "./folders";
+import { PROBE_LINK_NAME, PROBE_NAME, type FolderFileSystem } from "./folders";
 
 /** What happened to one file; only `moved` and `already-done` allow the message to be deleted. */
 export type MoveOutcome =
@@ -66,8 +69,6 @@ export interface SweepReport {
 /** The file-system calls the mover and the folder checks make; tests may wrap them to inject faults. */
 export type FileSystem = Pick<typeof fsp, "lstat" | "link" | "unlink" | "open" | "mkdir" | "readdir" | "utimes" | "rename" | "rmdir"> & FolderFileSystem;
 
-/** Errors from `link` after which a copy is the way to move the file. */
-const COPY_INSTEAD = new Set(["EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP", "EMLINK", "EACCES"]);
 /** Copies are written here, inside the destination (same device, so they can be linked into place). */
 export const PARTIAL_FOLDER = ".ecs-anywhere-partial";
 /** Receipts: in the destination, a second name of each moved file while its message is not yet deleted. */
@@ -94,9 +95,11 @@ const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O
 
 /** What the source name must still be for its removal: the inode, and for a copy also its size and modification time. */
 type Version = Pick<Stats, "dev" | "ino"> & Partial<Pick<Stats, "size" | "mtimeMs">>;
-/** The file is at its destination name with a receipt, and may still be at its source name. */
-type Staged = { readonly kind: "staged"; readonly via: "link" | "copy"; readonly moved: Version; readonly receipts: readonly string[] };
+/** The file is at its destination name with a receipt; `moved` set: its source name is still to be removed, if it is still that. */
+type Staged = { readonly kind: "staged"; readonly via: "link" | "copy"; readonly receipts: readonly string[]; readonly moved?: Version };
 type Receipt = { readonly path: string; readonly key: string };
+/** Why a file taken from its name is still in its receipt (it waits there for its message's next delivery). */
+const STRANDED = "the file taken from its name could be neither linked into place nor put back: it waits in its receipt for the message's next delivery";
 
 export class FileMover {
     private readonly fs: FileSystem;
@@ -111,6 +114,9 @@ export class FileMover {
     private counter = 0;
     /** Per folder, the sync running and the one that will follow it. */
     private readonly syncs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+    /** Who this process is, for `mayLink`. */
+    private readonly uid = process.geteuid?.() ?? -1;
+    private readonly groups = new Set([process.getegid?.() ?? -1, ...(process.getgroups?.() ?? [])]);
 
     constructor(
         private readonly options: MoverOptions,
@@ -131,8 +137,14 @@ export class FileMover {
      */
     async sweep(now = Date.now()): Promise<SweepReport> {
         const partialCopiesRemoved = await this.sweepFolder(this.partialFolder, (entry, stats) => PARTIAL.test(entry) && now - stats.mtimeMs > LEFTOVER_AGE_MS);
-        const receiptsRemoved = await this.sweepFolder(this.receiptFolder, (entry, stats) => RECEIPT.test(entry) && now - stats.ctimeMs > RECEIPT_AGE_MS);
         let setAside = 0;
+        const receiptsRemoved = await this.sweepFolder(this.receiptFolder, (entry, stats) => {
+            if (!RECEIPT.test(entry) || now - stats.ctimeMs <= RECEIPT_AGE_MS) return false;
+            // A second name of a moved file goes; a file whose only name this is (taken, never linked: its message lost) stays.
+            if (stats.nlink >= 2) return true;
+            setAside++;
+            return false;
+        });
         const stagedRemoved = await this.sweepFolder(this.stagingFolder, (entry, stats) => {
             if (!STAGED.test(entry) || now - stats.ctimeMs <= LEFTOVER_AGE_MS) return false;
             // A second name of a moved file (a removal cut short by a crash) goes; a file with no other name stays.
@@ -157,19 +169,23 @@ export class FileMover {
         // did it may have died, or failed to sync, before its own syncs.
         const deletable = (kind: string): boolean => kind === "staged" || kind === "moved" || kind === "already-done";
         if (!staged.some((s) => deletable(s.kind))) return staged as MoveOutcome[];
+        const moved = (s: Staged): MoveOutcome => ({ kind: "moved", via: s.via, receipts: s.receipts });
 
-        // The destination link and its receipt must be on disk before the source name is removed.
+        // Names taken, destinations linked, receipts made: on disk before any message goes, and
+        // before a source name still holding a copied file is removed.
         try {
-            await Promise.all([this.syncFolder(this.options.destinationDir), this.syncFolder(this.receiptFolder, { optional: true })]);
+            await Promise.all([this.syncFolder(this.options.destinationDir), this.syncFolder(this.receiptFolder, { optional: true }), this.syncFolder(this.options.sourceDir)]);
         } catch (error) {
-            return staged.map((s, i) => (deletable(s.kind) ? this.failure("sync destination folder", messageIds[i], error) : (s as MoveOutcome)));
+            return staged.map((s, i) => (deletable(s.kind) ? this.failure("sync folders", messageIds[i], error) : (s as MoveOutcome)));
         }
+        if (!staged.some((s) => s.kind === "staged" && s.moved !== undefined)) return staged.map((s) => (s.kind === "staged" ? moved(s) : s));
         const finished = await Promise.all(
             staged.map(async (s, i): Promise<MoveOutcome> => {
                 if (s.kind !== "staged") return s;
+                if (s.moved === undefined) return moved(s);
                 try {
                     const putBack = await this.removeSource(names[i], s.moved);
-                    return { kind: "moved", via: s.via, receipts: s.receipts, ...(putBack ? {} : { setAside: true }) };
+                    return { ...moved(s), ...(putBack ? {} : { setAside: true }) };
                 } catch (error) {
                     return this.failure("remove source", messageIds[i], error);
                 }
@@ -199,44 +215,54 @@ export class FileMover {
     }
 
     /**
-     * Puts the file at its destination name with a receipt (the source name may still hold it),
-     * or decides the outcome. The common case costs three calls: link, lstat, link.
+     * Puts the file at its destination name with a receipt (a copied file is still at its source
+     * name), or decides the outcome. The common case costs four calls: lstat, rename, lstat, link.
      */
     private async stage(name: string, key: string): Promise<MoveOutcome | Staged> {
         const reserved = reservedName(name, name + this.options.processedSuffix);
         if (reserved !== undefined) return { kind: "rejected", reason: reserved };
         const source = this.sourcePath(name);
+        const found = await this.lstatOrNull(source);
+        if (found === null) return this.settleAbsent(name, key);
+        if (!found.isFile()) return notAFile(found);
+        // Taken first, a file the worker may not link could be put back only by a rename that might replace a newer one.
+        if (!this.mayLink(found)) return this.copy(name, key, found);
         const receipt = this.receiptPath(key);
         try {
-            await this.place(source, receipt, "link");
+            await this.place(source, receipt, "rename");
         } catch (error) {
             const code = errorCode(error);
-            if (code === "ENOENT") {
-                if ((await this.lstatOrNull(source)) !== null) throw error;
-                return this.settleAbsent(name, key);
-            }
-            if (code !== undefined && COPY_INSTEAD.has(code)) {
-                const sourceStats = await this.fs.lstat(source);
-                if (!sourceStats.isFile()) return notAFile(sourceStats);
-                return this.copy(name, key, sourceStats);
-            }
+            // Taken since (another delivery of a message naming it): as if it had not been there.
+            // Still there, the destination folder is what is missing: a fault.
+            if (code === "ENOENT") return (await this.lstatOrNull(source)) === null ? this.settleAbsent(name, key) : Promise.reject(error);
+            if (code === "EXDEV") return this.copy(name, key, found);
             throw error;
         }
-        // link() does not follow a symbolic link: it names the link itself. Only regular files move.
-        const taken = await this.fs.lstat(receipt);
-        if (!taken.isFile()) {
-            await this.fs.unlink(receipt);
-            return notAFile(taken);
+        // The name is free; the receipt holds what it held. Link that into place, or put it back.
+        let taken: Stats;
+        try {
+            taken = await this.fs.lstat(receipt);
+            if (taken.isFile() && this.mayLink(taken)) {
+                await this.fs.link(receipt, this.destinationPath(name));
+                return { kind: "staged", via: "link", receipts: [receipt] };
+            }
+        } catch (error) {
+            // Back under its name. If even that cannot be done (the name taken again, or the fault
+            // behind the error), it waits in its receipt, where the message's next delivery finds it.
+            if ((await this.restore(receipt, name)) && errorCode(error) === "EEXIST") return this.settleTaken(name, key);
+            throw error;
         }
-        return this.linkToDestination(name, key, receipt, { kind: "staged", via: "link", moved: inode(taken), receipts: [receipt] });
+        // Another file was renamed onto the name between the look and the rename: back, and looked at again.
+        if (!(await this.restore(receipt, name))) throw new Error(STRANDED);
+        return taken.isFile() ? this.copy(name, key, taken) : notAFile(taken);
     }
 
-    /** Links `receipt` to the destination name; if that is taken, drops the receipt and settles what both names hold. */
+    /** Links a copy's receipt to the destination name; if that is taken, drops the receipt and settles what both names hold. */
     private async linkToDestination(name: string, key: string, receipt: string, staged: Staged): Promise<MoveOutcome | Staged> {
         try {
             await this.fs.link(receipt, this.destinationPath(name));
         } catch (error) {
-            // The receipt is a second name of the source (or a copy of it): the source name still holds the file.
+            // A copy: the source name still holds the file.
             await this.fs.unlink(receipt).catch(() => undefined);
             if (errorCode(error) === "EEXIST") return this.settleTaken(name, key);
             throw error;
@@ -244,12 +270,28 @@ export class FileMover {
         return staged;
     }
 
-    /** The source name is free: done if this message's receipt names the destination's file. */
-    private async settleAbsent(name: string, key: string): Promise<MoveOutcome> {
-        const destination = await this.lstatOrNull(this.destinationPath(name));
-        if (destination === null) return { kind: "missing" };
-        const ours = (await this.receiptsOf(destination)).filter((r) => r.key === key).map((r) => r.path);
-        return ours.length > 0 ? { kind: "already-done", receipts: ours } : { kind: "unconfirmed" };
+    /**
+     * The source name is free: done if this message's receipt names the destination's file. A
+     * receipt of this message that is its file's only name is a move cut short between taking the
+     * name and linking the destination (a crash): it is finished, or put back if the destination
+     * holds another file.
+     */
+    private async settleAbsent(name: string, key: string): Promise<MoveOutcome | Staged> {
+        const [destination, mine] = await Promise.all([this.lstatOrNull(this.destinationPath(name)), this.receiptsFor(key)]);
+        const done = destination === null ? [] : mine.filter((r) => sameFile(r.stats, destination)).map((r) => r.path);
+        if (done.length > 0) return { kind: "already-done", receipts: done };
+        const stranded = mine.find((r) => r.stats.isFile() && r.stats.nlink === 1);
+        if (stranded === undefined) return destination === null ? { kind: "missing" } : { kind: "unconfirmed" };
+        if (destination === null) {
+            try {
+                await this.fs.link(stranded.path, this.destinationPath(name));
+                return { kind: "staged", via: "link", receipts: [stranded.path] };
+            } catch (error) {
+                if (errorCode(error) !== "EEXIST") throw error;
+            }
+        }
+        if (!(await this.restore(stranded.path, name))) throw new Error(STRANDED);
+        return this.settleTaken(name, key);
     }
 
     /** The destination name is taken (EEXIST): decides from what both names and the receipts show now. */
@@ -359,22 +401,28 @@ export class FileMover {
             await this.fs.unlink(staged);
             return true;
         }
-        return this.putBack(staged, name);
+        if (await this.restore(staged, name)) return true;
+        await this.setAside(staged, name);
+        return false;
     }
 
-    /** Links `staged` back under its name in the source, never replacing; else sets it aside in `kept/<unique>/<name>`. */
-    private async putBack(staged: string, name: string): Promise<boolean> {
+    /** Links a file taken from the source back under its name, never replacing; false if that cannot be done. */
+    private async restore(file: string, name: string): Promise<boolean> {
         try {
-            await this.fs.link(staged, this.sourcePath(name));
+            await this.fs.link(file, this.sourcePath(name));
         } catch {
-            const kept = path.join(this.stagingFolder, KEPT, this.unique());
-            await this.makeFolder(path.dirname(kept));
-            await this.fs.mkdir(kept, { mode: 0o700 });
-            await this.fs.rename(staged, path.join(kept, name));
             return false;
         }
-        await this.fs.unlink(staged);
+        await this.fs.unlink(file);
         return true;
+    }
+
+    /** Keeps a file no message of the worker's will find again (another message's, renamed in mid-move) in `kept/<unique>/<name>`. */
+    private async setAside(file: string, name: string): Promise<void> {
+        const kept = path.join(this.stagingFolder, KEPT, this.unique());
+        await this.makeFolder(path.dirname(kept));
+        await this.fs.mkdir(kept, { mode: 0o700 });
+        await this.fs.rename(file, path.join(kept, name));
     }
 
     /** Links files set aside back under their name where it is free; counts those left. */
@@ -414,6 +462,32 @@ export class FileMover {
             }),
         );
         return found;
+    }
+
+    /** The receipts made for the message `key`, with what each is. */
+    private async receiptsFor(key: string): Promise<Array<{ path: string; stats: Stats }>> {
+        const found: Array<{ path: string; stats: Stats }> = [];
+        await Promise.all(
+            (await this.listOrEmpty(this.receiptFolder)).map(async (entry) => {
+                if (!entry.startsWith(`${key}.`)) return;
+                const receipt = path.join(this.receiptFolder, entry);
+                const stats = await this.lstatOrNull(receipt);
+                if (stats !== null) found.push({ path: receipt, stats });
+            }),
+        );
+        return found;
+    }
+
+    /**
+     * Whether the kernel lets this process hard-link the file (`fs.protected_hardlinks`): root, its
+     * owner, or a regular file it may read and write that is neither setuid nor setgid-executable.
+     * (ACLs are not read: a file they open is copied rather than linked.)
+     */
+    private mayLink(stats: Stats): boolean {
+        if (this.uid === 0 || stats.uid === this.uid) return true;
+        if ((stats.mode & 0o4000) !== 0 || (stats.mode & 0o2010) === 0o2010) return false;
+        const bits = this.groups.has(stats.gid) ? (stats.mode >> 3) & 7 : stats.mode & 7;
+        return (bits & 6) === 6;
     }
 
     /** A new receipt's name for the message `key`. */
@@ -556,7 +630,7 @@ export class FileMover {
 /** Why a name may not be moved because it, or its destination name, is one of the worker's own; else undefined. */
 function reservedName(name: string, destinationName: string): string | undefined {
     if (name === STAGING_FOLDER) return "its name is the worker's own staging folder";
-    if (destinationName === PARTIAL_FOLDER || destinationName === RECEIPT_FOLDER || destinationName === PROBE_NAME) return "its destination name is one the worker keeps for itself";
+    if ([PARTIAL_FOLDER, RECEIPT_FOLDER, PROBE_NAME, PROBE_LINK_NAME].includes(destinationName)) return "its destination name is one the worker keeps for itself";
     return undefined;
 }
 

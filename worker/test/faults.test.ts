@@ -113,6 +113,18 @@ describe("folder checks", () => {
         assert.deepEqual(fs.readdirSync(folders.destination), [], `no ${PROBE_NAME} left`);
     });
 
+    it("refuse a destination on a file system without hard links (vfat, exFAT): moves link files", async () => {
+        const noLinks: FileSystem = { ...fsp, link: () => Promise.reject(Object.assign(new Error("EPERM: operation not permitted, link"), { code: "EPERM" })) };
+        const problems = await new FolderCheck({ sourceDir: folders.source, destinationDir: folders.destination }, noLinks).check();
+        assert.deepEqual(
+            problems.map((p) => [p.variable, p.problem, p.code]),
+            [["DESTINATION_DIR", "is on a file system without hard links, which the worker moves files with", "EPERM"]],
+        );
+        assert.match(problems[0].fix, /ext4, XFS, NFS or EFS/);
+        assert.deepEqual(fs.readdirSync(folders.destination), [], "no probe left");
+        assert.deepEqual(await new FolderCheck({ sourceDir: folders.source, destinationDir: folders.destination }).check(), [], "links work here");
+    });
+
     it("put a file-system code on the folder of the failing path, and leave other codes to the message", () => {
         const check = new FolderCheck({ sourceDir: folders.source, destinationDir: folders.destination });
         const errno = (code: string, file: string) => Object.assign(new Error(`${code}: x`), { code, path: file });

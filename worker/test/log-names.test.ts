@@ -125,7 +125,7 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
                 moved: `${NAME}-moved`,
                 copied: `${NAME}-copied`,
                 unreadable: `${NAME}-unreadable`,
-                linkFails: `${NAME}-link-fails`,
+                renameFails: `${NAME}-rename-fails`,
                 missing: `${NAME}-missing`,
                 reused: `${NAME}-reused`,
                 conflict: `${NAME}-conflict`,
@@ -136,30 +136,42 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
                 eio: `${NAME}-eio`,
                 done: `${NAME}-done`,
             };
-            for (const name of [names.moved, names.copied, names.unreadable, names.linkFails, names.conflict, names.raced]) write(name);
+            for (const name of [names.moved, names.copied, names.unreadable, names.renameFails, names.conflict, names.raced]) write(name);
             fs.writeFileSync(path.join(folders.destination, names.reused + SUFFIX), "an earlier file\n");
             fs.writeFileSync(path.join(folders.destination, names.conflict + SUFFIX), "other content\n");
             fs.symlinkSync(path.join(folders.outside), path.join(folders.source, names.symlink));
             fs.mkdirSync(path.join(folders.source, names.folder));
             const source = (name: string) => path.join(folders.source, name);
 
-            // Faults only injection reaches here: across devices, an unreadable source, a link refused, a race, a full disk, a failing disk.
+            // Faults only injection reaches here: across devices, an unreadable source, a rename refused, a race, a full disk, a failing disk.
             let full = false;
             let eio = true;
             let raced = false;
+            // The worker takes a file by renaming its name away (to its receipt); each fault hits that first step.
+            const takes = (from: unknown, name: string) => String(from) === source(name);
             const faulty: FileSystem = {
                 ...fsp,
-                link: async (from, to) => {
-                    const file = String(from);
-                    if (file === source(names.copied) || file === source(names.unreadable)) throw systemError("EXDEV", "link", file, String(to));
-                    if (file === source(names.linkFails)) throw systemError("EINVAL", "link", file, String(to));
-                    if (file === source(names.full) && full) throw systemError("ENOSPC", "link", file, String(to));
-                    if (file === source(names.eio) && eio) {
-                        eio = false;
-                        throw systemError("EIO", "link", file, String(to));
+                rename: async (from, to) => {
+                    const [file, target] = [String(from), String(to)];
+                    if (target.includes(STAGING_FOLDER) && takes(from, names.raced) && !raced) {
+                        // The copied file's source name is being removed: a producer renames a new file onto it first.
+                        raced = true;
+                        fs.writeFileSync(path.join(folders.outside, "new"), "a second file\n");
+                        fs.renameSync(path.join(folders.outside, "new"), source(names.raced));
+                    } else if (!target.includes(STAGING_FOLDER)) {
+                        if (takes(from, names.copied) || takes(from, names.unreadable) || takes(from, names.raced)) throw systemError("EXDEV", "rename", file, target);
+                        if (takes(from, names.renameFails)) throw systemError("EINVAL", "rename", file, target);
+                        if (takes(from, names.full) && full) throw systemError("ENOSPC", "rename", file, target);
+                        if (takes(from, names.eio) && eio) {
+                            eio = false;
+                            throw systemError("EIO", "rename", file, target);
+                        }
                     }
-                    if (raced && String(to) === source(names.raced)) {
-                        // The put-back of the file renamed in: yet another file took the name.
+                    return fsp.rename(from, to);
+                },
+                link: async (from, to) => {
+                    if (raced && String(to) === source(names.raced) && String(from).includes(STAGING_FOLDER)) {
+                        // The second file is being linked back under its name: yet another file took it.
                         raced = false;
                         write(names.raced, "a third file\n");
                     }
@@ -169,15 +181,6 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
                     if (file === source(names.unreadable)) throw systemError("EACCES", "open", file);
                     return (fsp.open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
                 }) as FileSystem["open"],
-                rename: async (from, to) => {
-                    if (String(from) === source(names.raced) && !raced && fs.readFileSync(source(names.raced), "utf8").startsWith("content")) {
-                        // A producer renames a new file onto the name at the last instant before the removal.
-                        raced = true;
-                        fs.writeFileSync(path.join(folders.outside, "new"), "a second file\n");
-                        fs.renameSync(path.join(folders.outside, "new"), source(names.raced));
-                    }
-                    return fsp.rename(from, to);
-                },
                 statfs: (async (file: string) => ({ ...(await fsp.statfs(file)), ...(full && file === folders.destination ? { bavail: 0 } : {}) })) as FileSystem["statfs"],
             };
             let deletesFail = false;
@@ -243,7 +246,7 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
             const unreadable = failed.find((error) => error.code === "EACCES");
             assert.deepEqual([unreadable?.step, unreadable?.syscall, unreadable?.message], ["stage", "open", "permission denied"], JSON.stringify(failed));
             const refused = failed.find((error) => error.code === "EINVAL");
-            assert.equal(refused?.syscall, "link");
+            assert.equal(refused?.syscall, "rename");
             if (mode === "hash") {
                 assert.match(String(unreadable?.path), /^\$SOURCE_DIR\/hmac-sha256:[0-9a-f]{16}$/);
                 assert.match(String(refused?.dest), /^\$DESTINATION_DIR\/\.ecs-anywhere-moved\/hmac-sha256:[0-9a-f]{16}$/, "the worker's own folder by its name, the rest hashed");

@@ -14,15 +14,36 @@ import { makeDataFolders, type DataFolders } from "./support/harness";
 const SUFFIX = DEFAULTS.processedSuffix;
 const DAY_MS = 86_400_000;
 
-/** Makes `link` of a file in the source folder to anywhere else fail as across devices, so the mover copies. */
+/** Makes `link` and `rename` of a file in the source folder to outside it fail as across devices, so the mover copies. */
 function crossDevice(folders: DataFolders, base: FileSystem = fsp): FileSystem {
+    const across = (from: unknown, to: unknown): boolean => path.dirname(String(from)) === folders.source && !String(to).startsWith(folders.source + path.sep);
+    const exdev = () => Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
     return {
         ...base,
         link: async (from, to) => {
-            if (path.dirname(String(from)) === folders.source && !String(to).startsWith(folders.source)) throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+            if (across(from, to)) throw exdev();
             return base.link(from, to);
         },
+        rename: async (from, to) => {
+            if (across(from, to)) throw exdev();
+            return base.rename(from, to);
+        },
     };
+}
+
+/** The file calls a move makes, each counted; `before(n)` runs before the n-th. */
+const METHODS = ["lstat", "link", "unlink", "open", "mkdir", "readdir", "utimes", "rename", "rmdir", "stat", "access", "statfs"] as const;
+function counted(base: FileSystem, before: (n: number) => void): FileSystem {
+    let calls = 0;
+    const wrapped: Record<string, unknown> = { ...base };
+    for (const method of METHODS) {
+        const original = base[method] as (...args: unknown[]) => Promise<unknown>;
+        wrapped[method] = (...args: unknown[]) => {
+            before(calls++);
+            return original(...args);
+        };
+    }
+    return wrapped as unknown as FileSystem;
 }
 
 /** An outcome without its receipts' paths (random), for comparing. */
@@ -56,8 +77,8 @@ describe("file mover", function () {
     };
 
     /**
-     * Runs `during` once, just before the mover's first call that takes `name` away from the source
-     * folder, whatever that call is (an unlink of it, or a rename of it): a producer's rename
+     * Runs `during` once, just before the mover removes the source name of a file it copied,
+     * whatever that call is (an unlink of it, or its rename into staging): a producer's rename
      * landing at the last instant before the removal.
      */
     const onRemoval = (base: FileSystem, name: string, during: () => void | Promise<void>): FileSystem => {
@@ -75,7 +96,7 @@ describe("file mover", function () {
                 return base.unlink(file);
             },
             rename: async (from, to) => {
-                await before(from);
+                if (String(to).includes(STAGING_FOLDER)) await before(from);
                 return base.rename(from, to);
             },
         };
@@ -94,20 +115,65 @@ describe("file mover", function () {
     afterEach(() => folders.remove());
 
     describe("names reused while a move runs (issue 29)", () => {
-        it("never removes a file renamed onto the source name at the last instant before the removal: it is linked back for its own message", async () => {
+        for (const [where, fileSystem] of [
+            ["on one file system", () => fsp],
+            ["across devices", () => crossDevice(folders)],
+        ] as const) {
+            it(`never removes a file a producer renames onto the name at any step of a move (${where}): each version ends in one place`, async () => {
+                let raced = 0;
+                let reached = true;
+                for (let step = 0; reached; step++) {
+                    reached = false;
+                    let renamed = false;
+                    const name = `step-${step}`;
+                    fs.writeFileSync(source(name), "version 1\n");
+                    const producer = counted(fileSystem(), (n) => {
+                        if (n !== step) return;
+                        reached = true;
+                        // A producer reuses the name once the old file is safe: the name free, or the destination holding its content.
+                        const free = !fs.existsSync(source(name));
+                        const safe = fs.existsSync(destination(name)) && fs.readFileSync(destination(name), "utf8") === "version 1\n";
+                        if (!free && !safe) return;
+                        renamed = true;
+                        renameOnto(name, "version 2\n");
+                    });
+                    const [outcome] = await mover(producer).moveBatch([name], [`m-${step}`]);
+                    if (renamed) raced++;
+                    assert.equal(outcome.kind, "moved", `step ${step}: ${JSON.stringify(outcome)}`);
+                    assert.equal(fs.readFileSync(destination(name), "utf8"), "version 1\n", `step ${step}`);
+                    const left = fs.existsSync(source(name)) ? fs.readFileSync(source(name), "utf8") : undefined;
+                    assert.equal(left, renamed ? "version 2\n" : undefined, `step ${step}: the source holds ${String(left)}`);
+                    assert.deepEqual(staging().filter((entry) => entry !== "kept"), [], `step ${step}: nothing left in staging`);
+                }
+                assert.ok(raced > 0, "the producer found a step to rename at");
+            });
+        }
+
+        it("takes the source name before the destination exists, so a file renamed onto it meanwhile is a new file, left alone", async () => {
             fs.writeFileSync(source("report"), "version 1\n");
-            const racing = onRemoval(fsp, "report", () => renameOnto("report", "version 2\n"));
-            const [outcome] = await mover(racing).moveBatch(["report"], ["m-1"]);
+            let renamed = false;
+            const producer: FileSystem = {
+                ...fsp,
+                link: async (from, to) => {
+                    // Between the take and the destination link: the name is free, the producer reuses it.
+                    if (!renamed && String(to) === destination("report")) {
+                        renamed = true;
+                        renameOnto("report", "version 2\n");
+                    }
+                    return fsp.link(from, to);
+                },
+            };
+            const [outcome] = await mover(producer).moveBatch(["report"], ["m-1"]);
             assert.deepEqual(shape(outcome), { kind: "moved", via: "link", receipts: 1 });
             assert.equal(fs.readFileSync(destination("report"), "utf8"), "version 1\n");
             assert.equal(fs.readFileSync(source("report"), "utf8"), "version 2\n", "the new file is not removed");
-            assert.deepEqual(staging(), [], "nothing left in staging");
             // Its own message then finds a conflict and keeps the message: nothing is lost.
             const [next] = await mover().moveBatch(["report"], ["m-2"]);
             assert.equal(next.kind, "conflict");
+            assert.equal(fs.readFileSync(source("report"), "utf8"), "version 2\n");
         });
 
-        it("the same across devices (the source removed after its copy)", async () => {
+        it("a copied file's source name is removed only if it is the file copied; a file renamed onto it at the last instant is linked back", async () => {
             fs.writeFileSync(source("far"), "version 1\n");
             const racing = onRemoval(crossDevice(folders), "far", () => renameOnto("far", "version 2\n"));
             const [outcome] = await mover(racing).moveBatch(["far"], ["m-1"]);
@@ -118,7 +184,7 @@ describe("file mover", function () {
 
         it("a file that cannot be linked back (its name taken again) is set aside, never removed, and put back by a sweep once the name is free", async () => {
             fs.writeFileSync(source("busy"), "version 1\n");
-            const racing = onRemoval(fsp, "busy", () => renameOnto("busy", "version 2\n"));
+            const racing = onRemoval(crossDevice(folders), "busy", () => renameOnto("busy", "version 2\n"));
             let third = false;
             const thirdFile: FileSystem = {
                 ...racing,
@@ -132,7 +198,7 @@ describe("file mover", function () {
                 },
             };
             const [outcome] = await mover(thirdFile).moveBatch(["busy"], ["m-1"]);
-            assert.deepEqual(shape(outcome), { kind: "moved", via: "link", receipts: 1, setAside: true });
+            assert.deepEqual(shape(outcome), { kind: "moved", via: "copy", receipts: 1, setAside: true });
             assert.equal(fs.readFileSync(destination("busy"), "utf8"), "version 1\n");
             assert.equal(fs.readFileSync(source("busy"), "utf8"), "version 3\n");
             const kept = path.join(folders.source, STAGING_FOLDER, "kept");
@@ -191,21 +257,49 @@ describe("file mover", function () {
             assert.deepEqual(await mover().moveBatch(["a"], ["m-1"]), [{ kind: "conflict", reason: "destination already exists with other content" }], "released: m-1 is deleted, its receipt with it");
         });
 
-        it("a move cut short after its destination link is finished by its own message, not by another", async () => {
+        it("a move cut short after taking the source name is finished by its own message, not by another", async () => {
+            // A crash between the take (the source name renamed to the receipt) and the destination link.
             fs.writeFileSync(source("cut"), "cut\n");
-            const crash: FileSystem = {
-                ...fsp,
-                rename: async (from, to) => {
-                    if (String(from) === source("cut")) throw Object.assign(new Error("EIO: i/o error, rename"), { code: "EIO" });
-                    return fsp.rename(from, to);
-                },
-            };
-            assert.equal((await mover(crash).moveBatch(["cut"], ["m-1"]))[0].kind, "failed");
-            assert.equal(fs.statSync(source("cut")).ino, fs.statSync(destination("cut")).ino, "one file under both names");
-            assert.deepEqual(await mover().moveBatch(["cut"], ["m-2"]), [{ kind: "unconfirmed" }]);
+            fs.mkdirSync(path.join(folders.destination, RECEIPT_FOLDER));
+            const receipt = path.join(folders.destination, RECEIPT_FOLDER, "m-1.0123456789ab-0");
+            fs.renameSync(source("cut"), receipt);
+            assert.deepEqual(await mover().moveBatch(["cut"], ["m-2"]), [{ kind: "missing" }], "another message does not take it");
             const [finished] = await mover().moveBatch(["cut"], ["m-1"]);
             assert.deepEqual(shape(finished), { kind: "moved", via: "link", receipts: 1 });
-            assert.equal(fs.existsSync(source("cut")), false);
+            assert.equal(fs.readFileSync(destination("cut"), "utf8"), "cut\n");
+            // And a crash after the link, before the delete: already done, with the same receipt.
+            assert.deepEqual(shape((await mover().moveBatch(["cut"], ["m-1"]))[0]), { kind: "already-done", receipts: 1 });
+        });
+
+        it("a move cut short after taking the source name, its destination since taken by another file: put back, a conflict", async () => {
+            fs.writeFileSync(source("late"), "mine\n");
+            fs.mkdirSync(path.join(folders.destination, RECEIPT_FOLDER));
+            fs.renameSync(source("late"), path.join(folders.destination, RECEIPT_FOLDER, "m-1.0123456789ab-0"));
+            fs.writeFileSync(destination("late"), "theirs\n");
+            assert.equal((await mover().moveBatch(["late"], ["m-1"]))[0].kind, "conflict");
+            assert.equal(fs.readFileSync(source("late"), "utf8"), "mine\n", "back under its name");
+            assert.deepEqual(receipts(), []);
+        });
+
+        it("a fault after the take (the destination link fails) puts the file back; if that fails too, its message finds it in its receipt", async () => {
+            fs.writeFileSync(source("full"), "full\n");
+            let full = true;
+            const disk: FileSystem = {
+                ...fsp,
+                link: async (from, to) => {
+                    if (full) throw Object.assign(new Error("ENOSPC: no space left on device, link"), { code: "ENOSPC", path: String(from), dest: String(to) });
+                    return fsp.link(from, to);
+                },
+            };
+            const [failed] = await mover(disk).moveBatch(["full"], ["m-1"]);
+            assert.equal(failed.kind, "failed");
+            assert.equal(fs.existsSync(source("full")), false, "not put back: the link back failed too");
+            assert.equal(receipts().length, 1, "it waits in its receipt");
+            assert.deepEqual(await mover().moveBatch(["full"], ["m-2"]), [{ kind: "missing" }]);
+            full = false;
+            const [moved] = await mover(disk).moveBatch(["full"], ["m-1"]);
+            assert.deepEqual(shape(moved), { kind: "moved", via: "link", receipts: 1 });
+            assert.equal(fs.readFileSync(destination("full"), "utf8"), "full\n");
         });
     });
 
@@ -434,18 +528,22 @@ describe("file mover", function () {
         assert.equal((await mover().sweep()).partialCopiesRemoved, 0);
     });
 
-    it("sweeps receipts after a day and second names of moved files left in staging; keeps a staged file with no other name", async () => {
+    it("sweeps receipts after a day and second names of moved files left in staging; keeps any file with no other name", async () => {
         fs.writeFileSync(source("r"), "r\n");
         const [moved] = await mover().moveBatch(["r"], ["m-1"]);
         assert.equal(moved.kind, "moved");
         // A removal cut short by a crash: a second name of the moved file left in staging, and a file with no other name.
         const stagingFolder = path.join(folders.source, STAGING_FOLDER);
+        fs.mkdirSync(stagingFolder, { recursive: true });
         fs.linkSync(destination("r"), path.join(stagingFolder, "0123456789ab-1"));
         fs.writeFileSync(path.join(stagingFolder, "0123456789ab-2"), "only copy\n");
 
+        // A taken file never linked (its message lost): its receipt is its only name.
+        fs.writeFileSync(path.join(folders.destination, RECEIPT_FOLDER, "m-9.0123456789ab-9"), "only name\n");
+
         assert.deepEqual(await mover().sweep(), { partialCopiesRemoved: 0, receiptsRemoved: 0, stagedRemoved: 0, restored: 0, setAside: 0 }, "all too young");
-        assert.deepEqual(await mover().sweep(Date.now() + DAY_MS + 60_000), { partialCopiesRemoved: 0, receiptsRemoved: 1, stagedRemoved: 1, restored: 0, setAside: 1 });
-        assert.deepEqual(receipts(), []);
+        assert.deepEqual(await mover().sweep(Date.now() + DAY_MS + 60_000), { partialCopiesRemoved: 0, receiptsRemoved: 1, stagedRemoved: 1, restored: 0, setAside: 2 });
+        assert.deepEqual(receipts(), ["m-9.0123456789ab-9"]);
         assert.deepEqual(staging(), ["0123456789ab-2"]);
         assert.equal(fs.readFileSync(destination("r"), "utf8"), "r\n", "the moved file stays");
     });

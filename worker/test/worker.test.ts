@@ -307,11 +307,18 @@ describe("worker against the SQS emulator", function () {
         const queue = createQueuePair(emulator);
         writeSources(["far"]);
         fs.chmodSync(path.join(folders.source, "far"), 0o640);
+        const exdev = (from: unknown) => {
+            if (path.dirname(String(from)) === folders.source) throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+        };
         const crossDevice: FileSystem = {
             ...fsp,
             link: async (from, to) => {
-                if (path.dirname(String(from)) === folders.source) throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+                exdev(from);
                 return fsp.link(from, to);
+            },
+            rename: async (from, to) => {
+                if (!String(to).startsWith(folders.source + path.sep)) exdev(from);
+                return fsp.rename(from, to);
             },
         };
         const worker = await run(queue, {}, { fileSystem: crossDevice });
@@ -332,9 +339,9 @@ describe("worker against the SQS emulator", function () {
         let failures = 2;
         const flaky: FileSystem = {
             ...fsp,
-            link: async (from, to) => {
-                if (failures-- > 0) throw Object.assign(new Error("EIO: i/o error, link"), { code: "EIO", path: String(from) });
-                return fsp.link(from, to);
+            rename: async (from, to) => {
+                if (failures-- > 0) throw Object.assign(new Error("EIO: i/o error, rename"), { code: "EIO", path: String(from) });
+                return fsp.rename(from, to);
             },
         };
         const worker = await run(queue, {}, { fileSystem: flaky });
@@ -358,9 +365,9 @@ describe("worker against the SQS emulator", function () {
         let failures = 2;
         const odd: FileSystem = {
             ...fsp,
-            link: async (from, to) => {
-                if (failures-- > 0) throw Object.assign(new Error("EINVAL: invalid argument, link"), { code: "EINVAL" });
-                return fsp.link(from, to);
+            rename: async (from, to) => {
+                if (failures-- > 0) throw Object.assign(new Error("EINVAL: invalid argument, rename"), { code: "EINVAL" });
+                return fsp.rename(from, to);
             },
         };
         const worker = await run(queue, {}, { fileSystem: odd });

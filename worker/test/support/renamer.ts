@@ -1,14 +1,16 @@
 /**
  * The second process of reused-names.test.ts: a producer that reuses file names while the worker
  * moves them. For each name it renames version 1 into the source folder and sends its message,
- * waits until the worker has put version 1 at the destination, then renames version 2 onto the
- * same name, most often while the source name still holds version 1 (the worker's move in
- * progress), and sends a second message: for half of the names the message goes first (a reused
+ * waits until the worker has taken version 1 (the source name free, or naming the destination's
+ * file), then renames version 2 onto the same name, often while the move of version 1 is still in
+ * progress, and sends a second message: for half of the names the message goes first (a reused
  * name whose file is not there yet), for the other half the file does.
  *
  * It never replaces a file that is not at the destination already: version 2 is renamed in only
  * while the source name is free or names the destination's file. So a content that goes missing
- * was removed by the worker. Prints one JSON line: how many renames landed mid-move.
+ * was removed by the worker. Prints one JSON line: how many renames landed mid-move (version 1
+ * not yet at the destination, still at the source name too, or its move's receipt not yet released
+ * after its message's delete).
  *
  * Environment: SOURCE_DIR, DESTINATION_DIR, SUFFIX, STAGE_DIR (where versions are written first,
  * same file system), SQS_QUEUE_URL, AWS_ENDPOINT_URL_SQS, NAMES, CONCURRENCY, DEADLINE_MS.
@@ -17,6 +19,7 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { setImmediate as turn } from "node:timers/promises";
+import { RECEIPT_FOLDER } from "../../src/mover";
 
 function required(name: string): string {
     const value = process.env[name];
@@ -49,15 +52,27 @@ function inode(file: string): number | undefined {
 
 let midMove = 0;
 
-/** Renames `version` of `name` in, only if that replaces nothing but the destination's own file. */
-function renameIn(name: string, version: number): void {
+/** Whether the worker's receipts folder holds a name of the file `ino` (its move or its message's delete not finished). */
+function receiptOf(ino: number): boolean {
+    const receipts = path.join(destination, RECEIPT_FOLDER);
+    try {
+        return fs.readdirSync(receipts).some((entry) => inode(path.join(receipts, entry)) === ino);
+    } catch {
+        return false;
+    }
+}
+
+/** Renames `version` of `name` in, only if that replaces nothing but the destination's own file; returns its inode. */
+function renameIn(name: string, version: number, previous?: number): number {
     const staged = path.join(stage, `${name}.${version}`);
     fs.writeFileSync(staged, content(name, version));
     const current = inode(path.join(source, name));
     const moved = inode(path.join(destination, name + suffix));
     if (current !== undefined && current !== moved) throw new Error(`renamer: ${name} holds a file not yet moved; renaming onto it would lose it`);
-    if (current !== undefined) midMove++;
+    if (previous !== undefined && (current !== undefined || moved === undefined || receiptOf(previous))) midMove++;
+    const renamed = fs.lstatSync(staged).ino;
     fs.renameSync(staged, path.join(source, name));
+    return renamed;
 }
 
 async function send(name: string): Promise<void> {
@@ -65,19 +80,23 @@ async function send(name: string): Promise<void> {
 }
 
 async function reuse(name: string, index: number): Promise<void> {
-    renameIn(name, 1);
+    const first = renameIn(name, 1);
     await send(name);
-    // Version 1 at the destination: the worker moved it, or is moving it (the source name may still hold it).
-    while (inode(path.join(destination, name + suffix)) === undefined) {
+    // Version 1 taken: the source name free (the move done, or in progress) or naming the destination's file.
+    const taken = () => {
+        const current = inode(path.join(source, name));
+        return current === undefined || current === inode(path.join(destination, name + suffix));
+    };
+    while (!taken()) {
         if (Date.now() > deadline) throw new Error(`renamer: ${name} version 1 not moved before the deadline`);
         await turn();
     }
     if (index % 2 === 0) {
-        renameIn(name, 2);
+        renameIn(name, 2, first);
         await send(name);
     } else {
         await send(name);
-        renameIn(name, 2);
+        renameIn(name, 2, first);
     }
 }
 
