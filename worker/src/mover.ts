@@ -10,8 +10,8 @@
  *    took the file;
  * 2. link the receipt to the destination name (a link never replaces: EEXIST puts the file back
  *    under its name and the table decides);
- * 3. sync the destination folder, the receipts and the source folder. The message may then be
- *    deleted, and its receipt, a second name of the moved file, goes after the delete.
+ * 3. sync the destination and source folders. The message may then be deleted, and its receipt,
+ *    a second name of the moved file, goes after the delete.
  * A file the kernel would not let the worker link (`fs.protected_hardlinks`: not its own, not
  * writable by it), or one on another device, is copied instead: copied to a partial file in the
  * destination, synced, renamed to the receipt and linked into place; its source name is then
@@ -112,8 +112,6 @@ export class FileMover {
     /** Makes receipt and staging names unique across workers sharing the folders (EFS), without a random draw per file. */
     private readonly instance = randomBytes(6).toString("hex");
     private counter = 0;
-    /** Per folder, the sync running and the one that will follow it. */
-    private readonly syncs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
     /** Who this process is, for `mayLink`. */
     private readonly uid = process.geteuid?.() ?? -1;
     private readonly groups = new Set([process.getegid?.() ?? -1, ...(process.getgroups?.() ?? [])]);
@@ -171,10 +169,12 @@ export class FileMover {
         if (!staged.some((s) => deletable(s.kind))) return staged as MoveOutcome[];
         const moved = (s: Staged): MoveOutcome => ({ kind: "moved", via: s.via, receipts: s.receipts });
 
-        // Names taken, destinations linked, receipts made: on disk before any message goes, and
-        // before a source name still holding a copied file is removed.
+        // Names taken and destinations linked: on disk before any message goes, and before a source
+        // name still holding a copied file is removed. (The receipts folder is not synced: a
+        // receipt lost in a crash costs only the evidence, and the message then waits in the
+        // dead-letter queue; on ext4, XFS and NFS the other syncs commit it anyway.)
         try {
-            await Promise.all([this.syncFolder(this.options.destinationDir), this.syncFolder(this.receiptFolder, { optional: true }), this.syncFolder(this.options.sourceDir)]);
+            await Promise.all([this.syncFolder(this.options.destinationDir), this.syncFolder(this.options.sourceDir)]);
         } catch (error) {
             return staged.map((s, i) => (deletable(s.kind) ? this.failure("sync folders", messageIds[i], error) : (s as MoveOutcome)));
         }
@@ -232,29 +232,29 @@ export class FileMover {
             await this.place(source, receipt, "rename");
         } catch (error) {
             const code = errorCode(error);
-            // Taken since (another delivery of a message naming it): as if it had not been there.
-            // Still there, the destination folder is what is missing: a fault.
-            if (code === "ENOENT") return (await this.lstatOrNull(source)) === null ? this.settleAbsent(name, key) : Promise.reject(error);
+            // Taken since (by another message naming it): as if it had not been there. Still there,
+            // it is the destination folder that is missing: a fault, thrown.
+            if (code === "ENOENT" && (await this.lstatOrNull(source)) === null) return this.settleAbsent(name, key);
             if (code === "EXDEV") return this.copy(name, key, found);
             throw error;
         }
-        // The name is free; the receipt holds what it held. Link that into place, or put it back.
-        let taken: Stats;
-        try {
-            taken = await this.fs.lstat(receipt);
-            if (taken.isFile() && this.mayLink(taken)) {
-                await this.fs.link(receipt, this.destinationPath(name));
-                return { kind: "staged", via: "link", receipts: [receipt] };
-            }
-        } catch (error) {
+        // The name is free; the receipt holds what it held. Link that into place, and look at it
+        // meanwhile: it is what was looked at above unless a file was renamed onto the name between.
+        const destination = this.destinationPath(name);
+        const [looked, linked] = await Promise.allSettled([this.fs.lstat(receipt), this.fs.link(receipt, destination)]);
+        if (looked.status === "fulfilled" && looked.value.isFile() && this.mayLink(looked.value)) {
+            if (linked.status === "fulfilled") return { kind: "staged", via: "link", receipts: [receipt] };
             // Back under its name. If even that cannot be done (the name taken again, or the fault
             // behind the error), it waits in its receipt, where the message's next delivery finds it.
-            if ((await this.restore(receipt, name)) && errorCode(error) === "EEXIST") return this.settleTaken(name, key);
-            throw error;
+            if ((await this.restore(receipt, name)) && errorCode(linked.reason) === "EEXIST") return this.settleTaken(name, key);
+            throw linked.reason;
         }
-        // Another file was renamed onto the name between the look and the rename: back, and looked at again.
-        if (!(await this.restore(receipt, name))) throw new Error(STRANDED);
-        return taken.isFile() ? this.copy(name, key, taken) : notAFile(taken);
+        // Not a file the worker may link (one renamed in between), or not looked at: the link undone, the file put back.
+        if (linked.status === "fulfilled") await this.fs.unlink(destination);
+        const restored = await this.restore(receipt, name);
+        if (looked.status === "rejected") throw looked.reason;
+        if (!restored) throw new Error(STRANDED);
+        return looked.value.isFile() ? this.copy(name, key, looked.value) : notAFile(looked.value);
     }
 
     /** Links a copy's receipt to the destination name; if that is taken, drops the receipt and settles what both names hold. */
@@ -309,7 +309,7 @@ export class FileMover {
             return finish.kind === "staged" ? finish : { kind: "already-done", receipts: ours };
         }
         if (receipts.length > 0) {
-            // Another message moved it there, and may be removing its source right now: not this message's file.
+            // Another message moved it there: not this message's file.
             return sameFile(sourceStats, destinationStats) ? { kind: "unconfirmed" } : { kind: "conflict", reason: "destination already holds another message's file" };
         }
         // No receipt: a move cut short by a crash before its receipt reached the disk, or a file put there by hand.
@@ -391,10 +391,7 @@ export class FileMover {
         try {
             current = await this.fs.lstat(staged);
         } catch (error) {
-            await this.fs
-                .link(staged, this.sourcePath(name))
-                .then(() => this.fs.unlink(staged))
-                .catch(() => undefined);
+            await this.restore(staged, name).catch(() => false);
             throw error;
         }
         if (sameVersion(current, moved)) {
@@ -575,37 +572,9 @@ export class FileMover {
         }
     }
 
-    /**
-     * fsync of a folder, shared by the batches that ask while one runs: they wait for the next one,
-     * which starts after their own operations (one already running might not include them). Under
-     * load many batches share a sync, rather than queueing one each on libuv's four threads.
-     */
-    private syncFolder(dir: string, options: { optional?: boolean } = {}): Promise<void> {
-        let state = this.syncs.get(dir);
-        if (state === undefined) this.syncs.set(dir, (state = {}));
-        const shared = state;
-        if (shared.running === undefined) {
-            shared.running = this.fsyncFolder(dir, options).finally(() => (shared.running = undefined));
-            return shared.running;
-        }
-        shared.next ??= shared.running
-            .catch(() => undefined)
-            .then(() => {
-                shared.next = undefined;
-                return this.syncFolder(dir, options);
-            });
-        return shared.next;
-    }
-
-    /** fsync of a folder; `optional` skips one that is not there (the receipts, before the first). */
-    private async fsyncFolder(dir: string, options: { optional?: boolean }): Promise<void> {
-        let handle: fsp.FileHandle;
-        try {
-            handle = await this.fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
-        } catch (error) {
-            if (options.optional && errorCode(error) === "ENOENT") return;
-            throw error;
-        }
+    /** fsync of a folder (concurrent batches each sync theirs: ext4 commits them together, and a shared one would make each wait longer). */
+    private async syncFolder(dir: string): Promise<void> {
+        const handle = await this.fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
         try {
             await handle.sync();
         } finally {

@@ -446,60 +446,6 @@ describe("file mover", function () {
         assert.deepEqual(receipts(), [], "the copy made for the move is gone");
     });
 
-    it("batches share folder syncs under load, each waiting for a sync that starts after its own links", async () => {
-        const names = Array.from({ length: 8 }, (_, i) => `b${i}`);
-        for (const name of names) fs.writeFileSync(source(name), name);
-        const events: string[] = [];
-        let linked = 0;
-        let release!: () => void;
-        const othersLinked = new Promise<void>((resolve) => (release = resolve));
-        let syncs = 0;
-        const batches: Array<Promise<void>> = [];
-        const run = (name: string) =>
-            batches.push(
-                shared.moveBatch([name], [`id-${name}`]).then(([outcome]) => {
-                    assert.equal(outcome.kind, "moved");
-                    events.push(`done ${name}`);
-                }),
-            );
-        const watching: FileSystem = {
-            ...fsp,
-            link: async (from, to) => {
-                await fsp.link(from, to);
-                if (path.dirname(String(to)) !== folders.destination) return;
-                events.push(`link ${path.basename(String(from)).split(".")[0]}`);
-                if (++linked === names.length) release();
-            },
-            open: (async (file: string, ...rest: unknown[]) => {
-                const handle = await (fsp.open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
-                if (file !== folders.destination) return handle;
-                const sync = ++syncs;
-                events.push(`start ${sync}`);
-                // The first batch's sync runs while the others link: they must not count on it.
-                if (sync === 1) for (const name of names.slice(1)) run(name);
-                const original = handle.sync.bind(handle);
-                handle.sync = async () => {
-                    if (sync === 1) await othersLinked;
-                    await original();
-                    events.push(`end ${sync}`);
-                };
-                return handle;
-            }) as FileSystem["open"],
-        };
-        const shared = mover(watching);
-        run(names[0]);
-        while (batches.length < names.length) await Promise.all(batches);
-        await Promise.all(batches);
-        assert.ok(syncs <= 3, `${names.length} batches, ${syncs} syncs of the destination: ${events.join(", ")}`);
-        for (const name of names) {
-            // The destination link is made from the receipt, named by the message id: "link id-bN".
-            const linkedAt = events.indexOf(`link id-${name}`);
-            const doneAt = events.indexOf(`done ${name}`);
-            const covered = events.some((event, i) => event.startsWith("start ") && i > linkedAt && events.indexOf(`end ${event.slice(6)}`) < doneAt);
-            assert.ok(linkedAt >= 0 && covered, `${name}: no sync started after its link and ended before it was done: ${events.join(", ")}`);
-        }
-    });
-
     it("sweeps old partial copies from its own folder without listing the destination", async () => {
         const partials = path.join(folders.destination, PARTIAL_FOLDER);
         fs.mkdirSync(partials);
