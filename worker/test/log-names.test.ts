@@ -13,13 +13,14 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { getSystemErrorMessage } from "node:util";
-import { IMAGE_UID, Logger, SqsCallError, Worker, type FileSystem, type LogFileNames, type SqsSender } from "../src/index";
+import { IMAGE_UID, Logger, SqsCallError, Worker, type FileSystem, type LogFileNames } from "../src/index";
 import { RECEIPT_FOLDER, STAGING_FOLDER } from "../src/mover";
 import { DEFAULTS, type WorkerOptions } from "../src/options";
 import {
     buildWorker,
     createQueuePair,
     jsonLines,
+    losingDeletes,
     makeDataFolders,
     mountNamespacesWork,
     ownMountOf,
@@ -183,18 +184,11 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
                 }) as FileSystem["open"],
                 statfs: (async (file: string) => ({ ...(await fsp.statfs(file)), ...(full && file === folders.destination ? { bavail: 0 } : {}) })) as FileSystem["statfs"],
             };
-            let deletesFail = false;
-            const sqs = workerSqs(emulator.endpoint);
-            const losingDeletes: SqsSender = {
-                send: ((action: string, input: unknown, options?: unknown) => {
-                    if (action === "DeleteMessageBatch" && deletesFail) return Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }));
-                    return (sqs.send as (...args: unknown[]) => Promise<unknown>)(action, input, options);
-                }) as SqsSender["send"],
-            };
+            const deletes = losingDeletes(emulator.endpoint);
             const lines: string[] = [];
             const options: WorkerOptions = { ...DEFAULTS, queueUrl: queue.url, region: TEST_REGION, sourceDir: folders.source, destinationDir: folders.destination, logFileNames: mode, receiveLoops: 2, waitTimeSeconds: 1, visibilityTimeoutSeconds: 1 };
             const logger = () => new Logger(mode, "test-key", (line) => lines.push(line), { SOURCE_DIR: folders.source, DESTINATION_DIR: folders.destination });
-            const worker = new Worker(options, { sqs: losingDeletes, logger: logger(), fileSystem: faulty });
+            const worker = new Worker(options, { sqs: deletes.sqs, logger: logger(), fileSystem: faulty });
             const seen = (event: string, count = 1) => () => linesOf(lines, event).length >= count;
             try {
                 await worker.start();
@@ -221,10 +215,10 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
 
                 // Moved, its deletes lost: it comes back and is already done.
                 write(names.done);
-                deletesFail = true;
+                deletes.failing = true;
                 await send(queue, [names.done]);
                 await waitFor("the deletes given up", seen("delete-abandoned"), 30_000);
-                deletesFail = false;
+                deletes.failing = false;
                 await waitFor("already done", seen("already-done"), 20_000);
             } finally {
                 await worker.stop();

@@ -9,6 +9,7 @@ import { DEFAULTS, type WorkerOptions } from "../src/options";
 import {
     createQueuePair,
     dataEntries,
+    losingDeletes,
     makeDataFolders,
     queueState,
     snapshot,
@@ -114,19 +115,13 @@ describe("worker against the SQS emulator", function () {
             const queue = createQueuePair(emulator, { maxReceiveCount: 50 });
             writeSources(["done"]);
             // Every delete of the first delivery fails: the message comes back after its move.
-            let failing = true;
-            const sqs = workerSqs(emulator.endpoint);
-            const losingDeletes: SqsSender = {
-                send: ((action: string, input: unknown, options?: unknown) => {
-                    if (action === "DeleteMessageBatch" && failing) return Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
-                    return (sqs.send as (...args: unknown[]) => Promise<unknown>)(action, input, options);
-                }) as SqsSender["send"],
-            };
-            const worker = await run(queue, {}, { sqs: losingDeletes });
+            const deletes = losingDeletes(emulator.endpoint);
+            deletes.failing = true;
+            const worker = await run(queue, {}, { sqs: deletes.sqs });
             await send(queue, ["done"]);
             await waitFor("the move", () => worker.stats.moved === 1);
             await waitFor("the deletes to be given up", () => events("delete-abandoned").length === 1, 15_000);
-            failing = false;
+            deletes.failing = false;
             await waitFor("the delete of the repeated delivery", () => worker.stats.deleted === 1, 20_000);
             assert.ok(worker.stats.alreadyDone >= 1, "deleted as already done, its file moved once");
             assert.equal(worker.stats.moved, 1);

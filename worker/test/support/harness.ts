@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { SqsClient, type SqsClientOptions } from "../../src/sqs-client";
+import { SqsClient, type SqsClientOptions, type SqsSender } from "../../src/sqs-client";
 
 export const TEST_REGION = "us-east-1";
 export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -69,6 +69,24 @@ export function workerSqs(endpoint: string, overrides: Partial<SqsClientOptions>
         requestTimeoutMs: 30_000,
         ...overrides,
     });
+}
+
+/**
+ * The worker's client on `endpoint`, whose DeleteMessageBatch calls fail (a connection refused)
+ * while `failing` is true: a moved file's message comes back, as after a lost delete.
+ */
+export function losingDeletes(endpoint: string): { readonly sqs: SqsSender; failing: boolean } {
+    const real = workerSqs(endpoint);
+    const control = {
+        failing: false,
+        sqs: {
+            send: ((action: string, input: unknown, options?: unknown) => {
+                if (action === "DeleteMessageBatch" && control.failing) return Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }));
+                return (real.send as (...args: unknown[]) => Promise<unknown>)(action, input, options);
+            }) as SqsSender["send"],
+        },
+    };
+    return control;
 }
 
 export interface DataFolders {
