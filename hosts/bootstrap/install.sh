@@ -10,7 +10,8 @@
 #   standard input   line 1: the SSM activation code (required; a secret: never put it in the
 #                    environment or on a command line you type), either as it is or, as the
 #                    Pulumi program sends it, `sealed:<base64>`: encrypted to this host's sealing
-#                    key (seal.sh); line 2: the activation id, unless ACTIVATION_ID is set
+#                    key (seal.sh), which is removed once the install succeeded (the host is
+#                    registered, now or before); line 2: the activation id, unless ACTIVATION_ID is set
 #   ACTIVATION_ID    SSM activation id (required here or on line 2 of standard input)
 #   INSTALLER_URL    where to fetch the installer
 #                    (default: https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh)
@@ -41,7 +42,14 @@ REREGISTER="${REREGISTER:-false}"
 ECS_ENDPOINT="${ECS_ENDPOINT:-}"
 WORK_DIR=""
 
-cleanup() { if [ -n "$WORK_DIR" ]; then rm -rf "$WORK_DIR"; fi; }
+SEALED=false
+
+cleanup() {
+    local status=$?
+    if [ -n "$WORK_DIR" ]; then rm -rf "$WORK_DIR"; fi
+    # The sealing key serves one sealed code: gone once the host is registered (a failure keeps it for a retry).
+    if [ "$status" -eq 0 ] && [ "$SEALED" = true ]; then rm -f "$SEAL_KEY"; fi
+}
 trap cleanup EXIT
 
 check_settings() {
@@ -61,7 +69,11 @@ read_activation_code() {
     if [ -z "$ACTIVATION_ID" ]; then IFS= read -r ACTIVATION_ID || true; fi
     [ -n "$ACTIVATION_ID" ] || fatal "no activation id (ACTIVATION_ID or line 2 of standard input)" "pass the SSM activation id (pulumi stack output activationId)"
     case "$ACTIVATION_CODE" in
-        sealed:*) open_sealed_code "${ACTIVATION_CODE#sealed:}" ;;
+        sealed:*)
+            SEALED=true
+            # Install run again after the key was used (another setting changed): nothing to open.
+            if [ ! -e "$SEAL_KEY" ] && registered_to_cluster; then ACTIVATION_CODE=""; else open_sealed_code "${ACTIVATION_CODE#sealed:}"; fi
+            ;;
         *) (umask 077 && printf '%s' "$ACTIVATION_CODE" >"$WORK_DIR/activation-code") ;;
     esac
 }
@@ -77,11 +89,14 @@ open_sealed_code() {
     ACTIVATION_CODE="$(cat "$WORK_DIR/activation-code")"
 }
 
+# Registered with SSM, and the ECS agent set up for CLUSTER.
+registered_to_cluster() { [ -e "$SSM_REGISTRATION_KEY" ] && [ "$(configured_cluster)" = "$CLUSTER" ]; }
+
 # Decides from the files a registration leaves whether there is anything to do.
 check_existing_registration() {
     local current
     current="$(configured_cluster)"
-    if [ -e "$SSM_REGISTRATION_KEY" ] && [ "$current" = "$CLUSTER" ]; then
+    if registered_to_cluster; then
         info "already registered to cluster $CLUSTER: nothing to do"
         report_registration
         exit 0

@@ -125,22 +125,6 @@ describe("host lifecycle over SSH", function () {
         assert.match(moved.containerInstanceArn, new RegExp(`container-instance/${other}/`));
     });
 
-    it("seals the code to a key the host makes once and keeps (root only); a code sealed to another key, or after the key is gone, is refused naming the fix", async () => {
-        const first = await fresh.ssh(commandsFor(fresh).seal);
-        const again = await fresh.ssh(commandsFor(fresh).seal);
-        assert.equal(parseSealKey(fresh.name, again.stdout), parseSealKey(fresh.name, first.stdout), "the key changed between runs");
-        assert.match(again.stderr, /sealing key present/);
-        const stats = fs.statSync(fresh.hostPath("/var/lib/ecs-anywhere/seal-key.pem"));
-        assert.deepEqual([stats.uid, stats.mode & 0o777], [0, 0o600]);
-        // beta's key is not alpha's: alpha cannot open what was sealed to beta.
-        const toSecond = installInput(sealActivationCode(parseSealKey(second.name, (await second.ssh(commandsFor(second).seal)).stdout), ACTIVATION_CODE), ACTIVATION_ID);
-        const refused = await fresh.ssh(commandsFor(fresh).install, { stdin: toSecond });
-        assert.equal(refused.status, 1);
-        assert.match(refused.stderr, /\[alpha\] ecs-anywhere-install: error: the sealed activation code does not open with this host's sealing key/);
-        assert.match(refused.stderr, /fix: seal the code to this host again: pulumi up --replace with the URN of its -seal step/);
-        assert.ok(!refused.stderr.includes(ACTIVATION_CODE));
-    });
-
     it("deregisters: agent stopped, state and sealing key gone, and a second run is fine", async () => {
         const command = commandsFor(fresh).deregister;
         const sealedBefore = await sealedInput(fresh);

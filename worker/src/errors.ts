@@ -11,15 +11,28 @@ export class InvalidFileNameError extends Error {
     }
 }
 
-/** A failed SQS call (receive, delete, change visibility); retried with backoff. */
+/**
+ * A failed SQS call (receive, delete, change visibility); retried with backoff. Its message, which
+ * the worker logs, keeps the first paragraph of the SDK's, at most MAX_SQS_ERROR_CHARS: SQS's
+ * SignatureDoesNotMatch goes on, after a blank line, with the canonical request it expected, every
+ * signed header in it, the session token among them.
+ */
 export class SqsCallError extends Error {
     override readonly name = "SqsCallError";
     constructor(
         readonly operation: string,
         options: { cause: unknown },
     ) {
-        super(`${operation} failed: ${describeError(options.cause)}`, options);
+        super(`${operation} failed: ${firstParagraph(describeError(options.cause))}`, options);
     }
+}
+
+/** Longest part of an SQS error kept in a log line: its first paragraph says what went wrong. */
+export const MAX_SQS_ERROR_CHARS = 400;
+
+function firstParagraph(text: string): string {
+    const first = text.split(/\r?\n\s*\r?\n/, 1)[0] ?? "";
+    return first.length > MAX_SQS_ERROR_CHARS ? `${first.slice(0, MAX_SQS_ERROR_CHARS)}...` : first;
 }
 
 /**
@@ -38,11 +51,20 @@ export class MoveError extends Error {
     }
 }
 
+/**
+ * An error's message, without the text a JSON parser quotes: V8 quotes up to ten characters either
+ * side of what it could not parse (`Unexpected token 'y', ..."a-name","x":y}" is not valid JSON`,
+ * or `"<html>a-na"... is not valid JSON`), and an SQS answer's bodies are file names. The SDK adds
+ * its own hint after it on a line of its own ("Deserialization error: ..."), which is kept.
+ */
+export function errorMessage(error: Error): string {
+    return error.name === "SyntaxError" ? error.message.replace(/(, )?(\.\.\.)?".*"(\.\.\.)? is not valid JSON/s, " (not valid JSON)") : error.message;
+}
+
 /** A one-line description of anything thrown, without assuming it is an Error. */
 export function describeError(error: unknown): string {
     if (error instanceof Error) {
-        // V8 quotes what it could not parse (`..."a-name","x":y}" is not valid JSON`): an SQS answer's bodies are file names.
-        const message = error.name === "SyntaxError" ? error.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, " (not valid JSON)") : error.message;
+        const message = errorMessage(error);
         const code = (error as NodeJS.ErrnoException).code;
         return code !== undefined && !message.includes(code) ? `${error.name}: ${code} ${message}` : `${error.name}: ${message}`;
     }

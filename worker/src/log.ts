@@ -9,7 +9,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { writeSync } from "node:fs";
 import * as path from "node:path";
 import { getSystemErrorMessage } from "node:util";
-import { MoveError } from "./errors";
+import { errorMessage, MoveError } from "./errors";
 import { PROBE_LINK_NAME, PROBE_NAME, type FolderProblem } from "./folders";
 import { PARTIAL_FOLDER, RECEIPT_FOLDER, STAGING_FOLDER } from "./mover";
 import type { Environment, LogFileNames, WorkerConfigError } from "./options";
@@ -110,7 +110,8 @@ export class Logger {
     /**
      * An error as log fields: for a system error its errno code, system call and the system's own
      * words, with its paths through `path()`; for a failed move the step first; for anything else
-     * its name and message, cut where a data folder's path begins unless names are plain.
+     * its name and message (without what a JSON parser quotes), cut where a data folder's path begins
+     * unless names are plain.
      */
     describe(error: unknown): LogFields {
         if (error instanceof MoveError) return { step: error.step, ...this.describe(error.cause) };
@@ -121,7 +122,7 @@ export class Logger {
             ...(error.name === "Error" ? {} : { name: error.name }),
             ...(typeof code === "string" ? { code } : {}),
             ...(system ? { syscall } : {}),
-            message: system ? getSystemErrorMessage(errno) : this.text(error.message),
+            message: system ? getSystemErrorMessage(errno) : this.text(errorMessage(error)),
             ...(typeof file === "string" ? { path: this.path(file) } : {}),
             ...(typeof dest === "string" ? { dest: this.path(dest) } : {}),
         };

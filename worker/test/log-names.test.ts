@@ -6,7 +6,7 @@
  * stderr of the real processes (the worker as uid 10001 where this runs as root, the health check,
  * the refusals at start). Under `plain` both must show: the search can fail.
  */
-import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -16,6 +16,7 @@ import { getSystemErrorMessage } from "node:util";
 import { IMAGE_UID, Logger, SqsCallError, Worker, type FileSystem, type LogFileNames } from "../src/index";
 import { RECEIPT_FOLDER, STAGING_FOLDER } from "../src/mover";
 import { DEFAULTS, type WorkerOptions } from "../src/options";
+import { startCannedServer, type CannedAnswer } from "./support/canned-server";
 import {
     buildWorker,
     createQueuePair,
@@ -107,16 +108,57 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
 
     const write = (name: string, content = `content of ${name}\n`) => fs.writeFileSync(path.join(folders.source, name), content);
 
-    it("an SQS answer that is not valid JSON is not quoted in an sqs-error line: its bodies are file names", () => {
-        let unparsable: unknown;
+    /** Answers of an SQS endpoint that are not JSON, each quoting part of a message's body as V8 does, in each of its forms. */
+    const GARBLED: readonly CannedAnswer[] = [
+        // `..."7f3a","x":y}]}" is not valid JSON`
+        { body: `{"Messages":[{"MessageId":"1","ReceiptHandle":"r1","Body":"${NAME}","x":y}]}` },
+        // `..."1","Body":PERSONAL-D"... is not valid JSON`
+        { body: `{"Messages":[{"MessageId":"1","Body":${NAME}-and-the-rest-of-the-answer"}]}` },
+        // `"PERSONAL-DATA-7f3a" is not valid JSON`
+        { body: NAME },
+        // An error status whose page is not JSON (a proxy's): `"PERSONAL-D"... is not valid JSON`
+        { status: 403, headers: { "content-type": "text/plain" }, body: `${NAME}: refused by the proxy` },
+    ];
+    const quotesName = (text: string) => /PERSONAL|7f3a/.test(text);
+
+    it("an SQS answer or error page that is not valid JSON is not quoted in an sqs-error line, whatever LOG_FILE_NAMES says: its bodies are file names", async () => {
+        const server = await startCannedServer((_, index) => GARBLED[index % GARBLED.length]);
         try {
-            JSON.parse(`{"Messages":[{"MessageId":"1","Body":"${NAME}","x":y}]}`);
-        } catch (error) {
-            unparsable = error;
+            const queueUrl = `${server.url}/000000000000/files`;
+            // The SDK's own errors quote the name (the search below can fail).
+            for (const answer of GARBLED) {
+                server.handler = () => answer;
+                let error: unknown;
+                await workerSqs(server.url)
+                    .send(new ReceiveMessageCommand({ QueueUrl: queueUrl }))
+                    .catch((thrown: unknown) => (error = thrown));
+                assert.ok(error instanceof SyntaxError, `${JSON.stringify(answer)}: ${String(error)}`);
+                assert.ok(quotesName(error.message), `the SDK's error quotes the answer: ${error.message}`);
+                for (const shown of [new SqsCallError("ReceiveMessage", { cause: error }).message, JSON.stringify(new Logger("hash", "k", () => undefined).describe(error))]) {
+                    assert.ok(!quotesName(shown) && shown.includes("(not valid JSON)"), shown);
+                }
+            }
+            // The worker's own lines, every form in turn.
+            server.requests.length = 0;
+            server.handler = (_, index) => GARBLED[index % GARBLED.length];
+            for (const mode of MODES) {
+                const lines: string[] = [];
+                const options: WorkerOptions = { ...DEFAULTS, queueUrl, region: TEST_REGION, sourceDir: folders.source, destinationDir: folders.destination, logFileNames: mode, receiveLoops: 1, waitTimeSeconds: 1 };
+                const logger = new Logger(mode, "test-key", (line) => lines.push(line), { SOURCE_DIR: folders.source, DESTINATION_DIR: folders.destination });
+                const worker = new Worker(options, { sqs: workerSqs(server.url), logger, random: () => 0 });
+                await worker.start();
+                try {
+                    await waitFor(`${mode}: an sqs-error line for each answer`, () => linesOf(lines, "sqs-error").length >= GARBLED.length, 20_000);
+                } finally {
+                    await worker.stop();
+                }
+                const errors = jsonLines(lines.join("")).filter((line) => line.event === "sqs-error");
+                for (const line of errors) assert.match(String(line.error), /^ReceiveMessage failed: SyntaxError: Unexpected token '.' \(not valid JSON\)/, JSON.stringify(line));
+                assert.deepEqual(lines.filter(quotesName), [], `${mode}: lines quote the answer`);
+            }
+        } finally {
+            await server.close();
         }
-        assert.match(String((unparsable as Error).message), /7f3a/, "V8 quotes the text around the error");
-        const line = new SqsCallError("ReceiveMessage", { cause: unparsable }).message;
-        assert.equal(line, "ReceiveMessage failed: SyntaxError: Unexpected token 'y' (not valid JSON)");
     });
 
     for (const mode of MODES) {
@@ -280,8 +322,10 @@ describe("file names and paths in everything the worker writes (LOG_FILE_NAMES)"
                 write(names.unreadable);
                 fs.chmodSync(path.join(folders.source, names.unreadable), 0o600);
             }
+            // Docker gives the image's user a HOME; uid 10001 has no passwd entry here, and the SDK's config loader asks for it.
+            const home: Record<string, string> = uid === undefined ? {} : { HOME: "/nonexistent/ecs-anywhere-test/home" };
             const env = (extra: Record<string, string> = {}) =>
-                workerProcessEnv(emulator.endpoint, queue.url, folders, { LOG_FILE_NAMES: mode, RECEIVE_WAIT_SECONDS: "1", VISIBILITY_TIMEOUT_SECONDS: "1", RECEIVE_LOOPS: "2", ...extra });
+                workerProcessEnv(emulator.endpoint, queue.url, folders, { LOG_FILE_NAMES: mode, RECEIVE_WAIT_SECONDS: "1", VISIBILITY_TIMEOUT_SECONDS: "1", RECEIVE_LOOPS: "2", ...home, ...extra });
             const as = { ...(uid === undefined ? {} : { uid }), ...(crossDevice ? { prefix: ownMountOf(folders.destination) } : {}) };
             const outputs: string[] = [];
 
