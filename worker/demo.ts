@@ -7,10 +7,10 @@ import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Logger, parseWorkerEnvironment, Worker } from "./src/index";
-import { createQueuePair, makeDataFolders, sqsClient, startEmulator, TEST_REGION, waitFor, workerSqs } from "./test/support/harness";
+import { createQueuePair, dataEntries, makeDataFolders, sqsClient, startEmulator, TEST_REGION, waitFor, workerSqs } from "./test/support/harness";
 
 function listing(dir: string): string {
-    const names = fs.readdirSync(dir).sort();
+    const names = dataEntries(dir).sort();
     const lines = names.map((name) => {
         const stats = fs.statSync(path.join(dir, name));
         return `  -rw-r--r-- ${String(stats.size).padStart(4)} ${stats.mtime.toISOString().slice(0, 16).replace("T", " ")} ${name}`;
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         console.log(`\nAfter (${Date.now() - started} ms):`);
         console.log(listing(folders.source));
         console.log(listing(folders.destination));
-        const left = fs.readdirSync(folders.source).length;
+        const left = dataEntries(folders.source).length;
         const moved = fs.readdirSync(folders.destination).filter((name) => name.endsWith("_has_been_processed")).length;
         if (left !== 0 || moved !== names.length) throw new Error(`expected 0 files left and ${names.length} processed, found ${left} and ${moved}`);
         console.log(`\nDemo passed: ${moved} files processed, source folder empty.`);

@@ -21,7 +21,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startTcpProxy, type TcpProxy } from "../../test-support/tcp-proxy";
 import { DEFAULTS, WORKER_NODE_FLAGS } from "../src/options";
-import { createQueuePair, makeDataFolders, sqsClient, startEmulator, workerProcessEnv, type Emulator } from "../test/support/harness";
+import { createQueuePair, dataEntries, makeDataFolders, sqsClient, startEmulator, workerProcessEnv, type Emulator } from "../test/support/harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CONTENDERS = path.join(__dirname, "contenders");
@@ -164,7 +164,7 @@ export async function measure(emulator: Emulator, contender: Contender, link: "l
         const cpu = cpuSeconds(child.pid ?? 0);
         await stopContender(child);
 
-        const complete = !Number.isNaN(finished) && (contender.isCeiling === true || fs.readdirSync(folders.destination).length === count);
+        const complete = !Number.isNaN(finished) && (contender.isCeiling === true || dataEntries(folders.destination).length === count);
         const end = Number.isNaN(finished) ? performance.now() : finished;
         const seconds = (end - firstReceive) / 1000;
         return { label: contender.label, link, messages: count, seconds, perSecond: count / seconds, peakRssMb: peak, complete, cpuMsPer1000: (cpu * 1000 * 1000) / count };

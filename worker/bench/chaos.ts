@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startTcpProxy } from "../../test-support/tcp-proxy";
 import { WORKER_NODE_FLAGS } from "../src/options";
-import { createQueuePair, makeDataFolders, queueState, snapshot, sqsClient, startEmulator, workerProcessEnv } from "../test/support/harness";
+import { createQueuePair, dataEntries, makeDataFolders, queueState, snapshot, sqsClient, startEmulator, workerProcessEnv } from "../test/support/harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const INVALID = ["../x", "   ", "a/b", "..", "/etc/passwd", "../outside/sentinel-1"];
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
             children.push(child);
             current = child;
         };
-        const moved = () => fs.readdirSync(folders.destination).length;
+        const moved = () => dataEntries(folders.destination).length;
 
         startWorker();
         for (let kill = 1; kill <= 5; kill++) {
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
         fs.renameSync(folders.source, path.join(unmounted, "sourcefolder"));
         fs.renameSync(folders.destination, path.join(unmounted, "destinationfolder"));
         const lostAt = Date.now();
-        console.log(`data mount lost at ${fs.readdirSync(path.join(unmounted, "destinationfolder")).length} files moved; sending the last ${lateNames.length} messages`);
+        console.log(`data mount lost at ${dataEntries(path.join(unmounted, "destinationfolder")).length} files moved; sending the last ${lateNames.length} messages`);
         await sendAll(lateNames);
         // A worker (re)started meanwhile must refuse at once, before receiving anything.
         const restarted = spawnWorker();
@@ -130,12 +130,12 @@ async function main(): Promise<void> {
         if (code !== 0) failures.push(`the worker exited ${code} on SIGTERM (expected 0 within 30 s)`);
 
         // The figures and the checks.
-        const destination = fs.readdirSync(folders.destination);
+        const destination = dataEntries(folders.destination);
         const expected = new Set(names.map((name) => name + SUFFIX));
         const unexpected = destination.filter((name) => !expected.has(name));
         const missing = [...expected].filter((name) => !destination.includes(name));
         const wrongContent = names.filter((name) => fs.existsSync(path.join(folders.destination, name + SUFFIX)) && fs.readFileSync(path.join(folders.destination, name + SUFFIX), "utf8") !== `payload of ${name}\n`);
-        const leftInSource = fs.readdirSync(folders.source);
+        const leftInSource = dataEntries(folders.source);
         const outsideAfter = createHash("sha256").update(JSON.stringify(snapshot(folders.outside))).digest("hex");
         const main = queueState(emulator, queue.name);
         const dead = queueState(emulator, queue.deadLetterName);

@@ -35,23 +35,38 @@ function firstParagraph(text: string): string {
     return first.length > MAX_SQS_ERROR_CHARS ? `${first.slice(0, MAX_SQS_ERROR_CHARS)}...` : first;
 }
 
-/** A file operation that failed for a reason other than the handled outcomes (permissions, disk full). */
+/**
+ * A file operation that failed for a reason other than the handled outcomes (permissions, disk
+ * full). Its message names the step only: the file's name and paths are in `cause`, for the
+ * logger to show as `LOG_FILE_NAMES` allows.
+ */
 export class MoveError extends Error {
     override readonly name = "MoveError";
     constructor(
-        message: string,
+        readonly step: string,
         readonly messageId: string | undefined,
         options: { cause: unknown },
     ) {
-        super(message, options);
+        super(`${step} failed`, options);
     }
+}
+
+/**
+ * An error's message, without the text a JSON parser quotes: V8 quotes up to ten characters either
+ * side of what it could not parse (`Unexpected token 'y', ..."a-name","x":y}" is not valid JSON`,
+ * or `"<html>a-na"... is not valid JSON`), and an SQS answer's bodies are file names. The SDK adds
+ * its own hint after it on a line of its own ("Deserialization error: ..."), which is kept.
+ */
+export function errorMessage(error: Error): string {
+    return error.name === "SyntaxError" ? error.message.replace(/(, )?(\.\.\.)?".*"(\.\.\.)? is not valid JSON/s, " (not valid JSON)") : error.message;
 }
 
 /** A one-line description of anything thrown, without assuming it is an Error. */
 export function describeError(error: unknown): string {
     if (error instanceof Error) {
+        const message = errorMessage(error);
         const code = (error as NodeJS.ErrnoException).code;
-        return code !== undefined && !error.message.includes(code) ? `${error.name}: ${code} ${error.message}` : `${error.name}: ${error.message}`;
+        return code !== undefined && !message.includes(code) ? `${error.name}: ${code} ${message}` : `${error.name}: ${message}`;
     }
     return String(error);
 }

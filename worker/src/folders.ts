@@ -9,16 +9,24 @@ import { constants as fsConstants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { errorCode } from "./errors";
+import type { LogFileNames } from "./options";
 
 /** The uid:gid the worker's image runs as; hosts (`hosts/bootstrap/prepare-data.sh`) and EFS give the folders to it. */
 export const IMAGE_UID = 10001;
 
 /**
- * An empty file the checks create and remove in the destination folder. One fixed name, opened
- * without O_EXCL, so that a check killed half-way leaves nothing the next one does not clear,
- * and several workers sharing the folder (EFS) can probe at once.
+ * An empty file the checks create, link and remove in the destination folder. One fixed name,
+ * opened without O_EXCL, so that a check killed half-way leaves nothing the next one does not
+ * clear, and several workers sharing the folder (EFS) can probe at once.
  */
 export const PROBE_NAME = ".ecs-anywhere-probe";
+/** The probe's second name: moves link files, so the destination's file system must have hard links. */
+export const PROBE_LINK_NAME = `${PROBE_NAME}-link`;
+
+/** The probe could not link: a file system without hard links (vfat, exFAT), where no move can work. */
+class NoHardLinksError extends Error {
+    override readonly name = "NoHardLinksError";
+}
 
 /**
  * errno codes that put the worker's side at fault whatever file they concern: the file system
@@ -40,13 +48,18 @@ export const WORKER_SIDE_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** The file-system calls the checks make; tests may wrap them to inject faults. */
-export type FolderFileSystem = Pick<typeof fsp, "stat" | "access" | "mkdir" | "open" | "unlink" | "statfs">;
+export type FolderFileSystem = Pick<typeof fsp, "stat" | "access" | "mkdir" | "open" | "unlink" | "statfs" | "link">;
 
 export interface FolderOptions {
     readonly sourceDir: string;
     readonly destinationDir: string;
     /** Create a missing folder at start, only inside a parent folder that exists. Default false. */
     readonly createFolders?: boolean;
+    /**
+     * How a problem's fix names its folder: by its path when `plain` (the default), else by its
+     * variable (`"$SOURCE_DIR"`), as log lines that must not carry paths do.
+     */
+    readonly logFileNames?: LogFileNames;
 }
 
 /** One folder that is not usable: which, what is wrong, and what fixes it. */
@@ -68,7 +81,13 @@ export class FolderError extends Error {
     }
 }
 
-type Role = { readonly folder: string; readonly variable: FolderProblem["variable"]; readonly isDestination: boolean };
+type Role = {
+    readonly folder: string;
+    readonly variable: FolderProblem["variable"];
+    readonly isDestination: boolean;
+    /** The folder, and the folder that holds it, as a fix may name them. */
+    readonly shown: { readonly folder: string; readonly parent: string };
+};
 
 export class FolderCheck {
     private readonly fs: FolderFileSystem;
@@ -79,10 +98,13 @@ export class FolderCheck {
         fileSystem: FolderFileSystem = fsp,
     ) {
         this.fs = fileSystem;
-        this.roles = [
-            { folder: options.sourceDir, variable: "SOURCE_DIR", isDestination: false },
-            { folder: options.destinationDir, variable: "DESTINATION_DIR", isDestination: true },
-        ];
+        const role = (folder: string, variable: Role["variable"], isDestination: boolean): Role => ({
+            folder,
+            variable,
+            isDestination,
+            shown: (options.logFileNames ?? "plain") === "plain" ? { folder, parent: path.dirname(folder) } : { folder: `"$${variable}"`, parent: `the folder that holds $${variable}` },
+        });
+        this.roles = [role(options.sourceDir, "SOURCE_DIR", false), role(options.destinationDir, "DESTINATION_DIR", true)];
     }
 
     /**
@@ -115,12 +137,14 @@ export class FolderCheck {
 
     /**
      * A fault of the worker's side behind a failed file operation whose folders pass `check`: an
-     * errno code in `WORKER_SIDE_CODES`, put on the folder the failing path is in. Else undefined.
+     * errno code in `WORKER_SIDE_CODES`, put on the folder the failing path is in (the target of a
+     * link or rename: where it writes). Else undefined.
      */
     describeFailure(error: unknown): FolderProblem | undefined {
         const code = errorCode(error);
         if (code === undefined || !WORKER_SIDE_CODES.has(code)) return undefined;
-        const failedPath = (error as NodeJS.ErrnoException).path;
+        const { path: file, dest } = error as NodeJS.ErrnoException & { dest?: unknown };
+        const failedPath = typeof dest === "string" ? dest : file;
         const role = this.roles.find((r) => failedPath !== undefined && isInside(failedPath, r.folder)) ?? this.roles[1];
         return problemFor(role, code);
     }
@@ -154,21 +178,32 @@ export class FolderCheck {
             if (space.blocks > 0 && space.bavail === 0) return problemFor(role, "ENOSPC");
             if (space.files > 0 && space.ffree === 0) return problemFor(role, "ENOSPC", "is on a file system with no free inodes");
         } catch (error) {
+            if (error instanceof NoHardLinksError) {
+                return problemFor(role, errorCode(error.cause) ?? "EPERM", "is on a file system without hard links, which the worker moves files with", "put the data folders on a file system with hard links (ext4, XFS, NFS or EFS; not vfat or exFAT)");
+            }
             return problemFor(role, errorCode(error) ?? String(error));
         }
         return undefined;
     }
 
-    /** Creates and removes `PROBE_NAME`: what a move does to the destination folder. */
+    /** Creates, links and removes `PROBE_NAME`: what a move does to the destination folder. */
     private async probe(folder: string): Promise<void> {
         const file = path.join(folder, PROBE_NAME);
+        const second = path.join(folder, PROBE_LINK_NAME);
         const handle = await this.fs.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
         await handle.close();
         try {
-            await this.fs.unlink(file);
+            await this.fs.link(file, second);
         } catch (error) {
-            // Another worker's probe of the same folder removed it first.
-            if (errorCode(error) !== "ENOENT") throw error;
+            // Another worker's probe of the same folder linked or removed it first: links work.
+            if (errorCode(error) !== "EEXIST" && errorCode(error) !== "ENOENT") throw new NoHardLinksError("no hard links", { cause: error });
+        } finally {
+            for (const name of [second, file]) {
+                await this.fs.unlink(name).catch((error: unknown) => {
+                    // Another worker's probe of the same folder removed it first.
+                    if (errorCode(error) !== "ENOENT") throw error;
+                });
+            }
         }
     }
 
@@ -206,14 +241,14 @@ function currentUid(): number | string {
 }
 
 /** What is wrong and how to fix it, in words an operator can act on, for an errno code. */
-function problemFor(role: Role, code: string, problem?: string): FolderProblem {
-    const { folder, variable } = role;
+function problemFor(role: Role, code: string, problem?: string, fix?: string): FolderProblem {
+    const { folder, variable, shown } = role;
     const prepare = `hosts/bootstrap/prepare-data.sh (run by \`pulumi up -s anywhere\`) makes both folders, owned by uid ${IMAGE_UID}`;
-    const owner = `give it to the image's uid: \`chown ${IMAGE_UID}:${IMAGE_UID} ${folder}\`, mode 0770, as hosts/bootstrap/prepare-data.sh does`;
+    const owner = `give it to the image's uid: \`chown ${IMAGE_UID}:${IMAGE_UID} ${shown.folder}\`, mode 0770, as hosts/bootstrap/prepare-data.sh does`;
     const known: Record<string, [string, string]> = {
         ENOENT: [
             "does not exist",
-            `mount the data volume at ${path.dirname(folder)} (on a host: the data disk at the anywhere stack's dataDir, then ${prepare}); or correct ${variable}. The worker creates folders only with CREATE_FOLDERS=true, and only inside a parent that exists`,
+            `mount the data volume at ${shown.parent} (on a host: the data disk at the anywhere stack's dataDir, then ${prepare}); or correct ${variable}. The worker creates folders only with CREATE_FOLDERS=true, and only inside a parent that exists`,
         ],
         ENOTDIR: ["is not a folder (it, or a folder on its path, is a file)", `replace it with a folder (${prepare}), or correct ${variable}`],
         EACCES: [`cannot be reached by this worker (uid ${currentUid()}): a folder on its path denies it`, owner],
@@ -226,6 +261,6 @@ function problemFor(role: Role, code: string, problem?: string): FolderProblem {
     };
     const networkMount: [string, string] = [`does not answer (${code})`, "check the mount behind it (a lost NFS or EFS connection, an unplugged disk); the worker resumes once the folder answers"];
     const handles: [string, string] = [`cannot be used: the worker is out of file handles (${code})`, "raise the task's nofile ulimit, or the host's limit"];
-    const [what, fix] = known[code] ?? (code === "EMFILE" || code === "ENFILE" || code === "ENOMEM" ? handles : networkMount);
-    return { folder, variable, problem: problem ?? what, ...(/^E[A-Z]+$/.test(code) ? { code } : {}), fix };
+    const [what, knownFix] = known[code] ?? (code === "EMFILE" || code === "ENFILE" || code === "ENOMEM" ? handles : networkMount);
+    return { folder, variable, problem: problem ?? what, ...(/^E[A-Z]+$/.test(code) ? { code } : {}), fix: fix ?? knownFix };
 }

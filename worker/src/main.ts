@@ -1,13 +1,13 @@
 /**
  * Entry point: reads the environment, builds the SQS client (the AWS SDK's), runs the worker, and stops it cleanly on SIGTERM/SIGINT (ECS sends SIGTERM and waits 30 s before SIGKILL).
  * Exit codes: 0 after a clean stop, 2 for a bad setting, 3 for folders that are not usable at
- * start (nothing received), 1 for anything else (a Node.js too old among them).
+ * start (nothing received), 1 for anything else (a Node.js too old among them). Every line it
+ * writes, an uncaught error's included, shows names and paths only as `LOG_FILE_NAMES` allows.
  */
 // First: refuses an old Node.js before anything that may break on it loads.
 import "./node-check";
-import { describeError } from "./errors";
 import { FolderError } from "./folders";
-import { Logger } from "./log";
+import { configErrorMessage, Logger, logModeOf } from "./log";
 import { parseWorkerEnvironment, WorkerConfigError, type WorkerOptions } from "./options";
 import { createSqsClient, describeConnection } from "./sqs";
 import { Worker } from "./worker";
@@ -17,16 +17,19 @@ function fail(code: number, event: string, fields: Record<string, unknown>): nev
     process.exit(code);
 }
 
+/** Until the settings are read: hides names as `LOG_FILE_NAMES` asks, not yet knowing the folders. */
+let logger = new Logger(logModeOf(process.env), undefined);
+
 async function main(): Promise<void> {
     let options: WorkerOptions;
     try {
         options = parseWorkerEnvironment(process.env);
     } catch (error) {
-        if (error instanceof WorkerConfigError) fail(2, "bad-configuration", { variable: error.variable, error: error.message });
+        if (error instanceof WorkerConfigError) fail(2, "bad-configuration", { variable: error.variable, error: configErrorMessage(error, process.env) });
         throw error;
     }
     const sqs = createSqsClient(options);
-    const logger = new Logger(options.logFileNames, options.logHashKey);
+    logger = new Logger(options.logFileNames, options.logHashKey, undefined, { SOURCE_DIR: options.sourceDir, DESTINATION_DIR: options.destinationDir });
     const worker = new Worker(options, { sqs, logger, describeSqs: () => describeConnection(sqs, options.queueUrl) });
 
     let signals = 0;
@@ -36,7 +39,7 @@ async function main(): Promise<void> {
         logger.info("stopping", { signal });
         worker.stop().then(
             () => process.exit(0),
-            (error: unknown) => fail(1, "stop-failed", { error: describeError(error) }),
+            (error: unknown) => fail(1, "stop-failed", { error: logger.describe(error) }),
         );
     };
     process.on("SIGTERM", onSignal);
@@ -48,12 +51,17 @@ async function main(): Promise<void> {
         if (error instanceof FolderError) {
             // One line: the first unusable folder in full, any other by name and problem.
             const [first, ...others] = error.problems;
-            fail(3, "folders-unusable", { ...first, ...(others.length > 0 ? { alsoUnusable: others.map(({ folder, problem }) => ({ folder, problem })) } : {}) });
+            fail(3, "folders-unusable", { ...logger.problem(first), ...(others.length > 0 ? { alsoUnusable: others.map(({ folder, problem }) => ({ folder: logger.path(folder), problem })) } : {}) });
         }
-        fail(1, "start-failed", { error: describeError(error), hint: `check that ${options.sourceDir} and ${options.destinationDir} exist and are writable by uid ${process.getuid?.() ?? "?"}` });
+        const shown = (folder: string, variable: string) => logger.path(folder) ?? `$${variable}`;
+        fail(1, "start-failed", { error: logger.describe(error), hint: `check that ${shown(options.sourceDir, "SOURCE_DIR")} and ${shown(options.destinationDir, "DESTINATION_DIR")} exist and are writable by uid ${process.getuid?.() ?? "?"}` });
     }
 }
 
 if (require.main === module) {
-    main().catch((error: unknown) => fail(1, "crashed", { error: describeError(error) }));
+    // Node's own report of an uncaught error would print its message, paths and all, on stderr.
+    const crashed = (error: unknown) => fail(1, "crashed", { error: logger.describe(error) });
+    process.on("uncaughtException", crashed);
+    process.on("unhandledRejection", crashed);
+    main().catch(crashed);
 }

@@ -10,11 +10,11 @@
  */
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import { setMaxListeners } from "node:events";
-import { describeError, InvalidFileNameError, SqsCallError } from "./errors";
+import { InvalidFileNameError, SqsCallError } from "./errors";
 import { checkFileName } from "./file-name";
 import { FolderCheck, type FolderProblem } from "./folders";
 import { Logger } from "./log";
-import { FileMover, type FileSystem, type MoveOutcome } from "./mover";
+import { FileMover, STAGING_FOLDER, type FileSystem, type MoveOutcome, type SweepReport } from "./mover";
 import type { WorkerOptions } from "./options";
 import type { SqsConnection, SqsSender } from "./sqs";
 
@@ -24,7 +24,7 @@ export interface WorkerDependencies {
     readonly sqs: SqsSender;
     /** Where the calls go and whose credentials they carry, for the `started` line (sqs.ts's describeConnection). */
     readonly describeSqs?: () => Promise<SqsConnection>;
-    /** Where log lines go. Default: JSON lines on stdout in the options' file-name mode. */
+    /** Where log lines go. Default: JSON lines on stdout in the options' file-name mode, paths in the folders shown as it allows. */
     readonly logger?: Logger;
     /** File-system calls, for fault injection. Default: node:fs/promises. */
     readonly fileSystem?: FileSystem;
@@ -38,6 +38,8 @@ export interface WorkerStats {
     moved: number;
     alreadyDone: number;
     missing: number;
+    /** Destination there, source not, and no receipt of the message: kept (issue 29). */
+    unconfirmed: number;
     conflicts: number;
     rejected: number;
     failed: number;
@@ -55,6 +57,8 @@ export const BACKOFF = { baseMs: 200, capMs: 20_000 } as const;
 const STOP_DEADLINE_MS = 20_000;
 /** Delete attempts per batch before leaving the messages to come back (they are then already done). */
 const DELETE_ATTEMPTS = 5;
+/** Leftovers of interrupted moves are swept at start and then this often (a receipt a crash left holds a second name of a file). */
+const SWEEP_INTERVAL_MS = 3_600_000;
 
 /**
  * Re-checks of the folders during a fault of the worker's: from a quarter second (a blip) to every
@@ -72,7 +76,7 @@ export function backoffDelay(failures: number, random: () => number = Math.rando
  * these can be the worker's fault rather than the message's. `moved` is durable, `conflict` and
  * `rejected` saw the file itself.
  */
-const FOLDER_DEPENDENT = new Set<MoveOutcome["kind"]>(["missing", "already-done", "failed"]);
+const FOLDER_DEPENDENT = new Set<MoveOutcome["kind"]>(["missing", "unconfirmed", "already-done", "failed"]);
 
 type Entry = { readonly message: Message; readonly name?: string; outcome?: MoveOutcome };
 
@@ -89,7 +93,7 @@ interface Outage {
 }
 
 export class Worker {
-    readonly stats: WorkerStats = { received: 0, moved: 0, alreadyDone: 0, missing: 0, conflicts: 0, rejected: 0, failed: 0, deleted: 0, sqsErrors: 0, faults: 0, returned: 0 };
+    readonly stats: WorkerStats = { received: 0, moved: 0, alreadyDone: 0, missing: 0, unconfirmed: 0, conflicts: 0, rejected: 0, failed: 0, deleted: 0, sqsErrors: 0, faults: 0, returned: 0 };
     private readonly sqs: SqsSender;
     private readonly describeSqs?: () => Promise<SqsConnection>;
     private readonly logger: Logger;
@@ -114,6 +118,7 @@ export class Worker {
     /** Loops parked while the queue is empty; the first loop to receive messages wakes them. */
     private readonly parked = new Set<() => void>();
     private loops: Promise<void>[] = [];
+    private sweeper?: NodeJS.Timeout;
     private stopping = false;
     private stopped?: Promise<void>;
 
@@ -123,7 +128,7 @@ export class Worker {
     ) {
         this.sqs = dependencies.sqs;
         if (dependencies.describeSqs !== undefined) this.describeSqs = dependencies.describeSqs;
-        this.logger = dependencies.logger ?? new Logger(options.logFileNames, options.logHashKey);
+        this.logger = dependencies.logger ?? new Logger(options.logFileNames, options.logHashKey, undefined, { SOURCE_DIR: options.sourceDir, DESTINATION_DIR: options.destinationDir });
         this.mover = new FileMover(options, dependencies.fileSystem);
         this.folders = new FolderCheck(options, dependencies.fileSystem);
         this.random = dependencies.random ?? Math.random;
@@ -137,14 +142,14 @@ export class Worker {
      */
     async start(): Promise<void> {
         const created = await this.folders.prepare();
-        const swept = await this.mover.sweepPartials();
+        const swept = await this.mover.sweep();
         const connection = await this.describeSqs?.();
         const { queueUrl, region, sourceDir, destinationDir, processedSuffix, logFileNames, receiveLoops, batchSize, waitTimeSeconds, visibilityTimeoutSeconds, createFolders } = this.options;
         this.logger.info("started", {
             queueUrl,
             region,
-            sourceDir,
-            destinationDir,
+            sourceDir: this.logger.path(sourceDir),
+            destinationDir: this.logger.path(destinationDir),
             processedSuffix,
             logFileNames,
             receiveLoops,
@@ -153,10 +158,32 @@ export class Worker {
             visibilityTimeoutSeconds,
             createFolders,
             ...connection,
-            ...(created.length > 0 ? { foldersCreated: created } : {}),
-            ...(swept > 0 ? { partialCopiesRemoved: swept } : {}),
+            ...(created.length > 0 ? { foldersCreated: created.map((folder) => this.logger.path(folder)) } : {}),
+            ...nonZero(swept),
         });
+        this.warnSetAside(swept);
+        this.sweeper = setInterval(() => void this.sweepNow(), SWEEP_INTERVAL_MS);
+        this.sweeper.unref();
         this.loops = Array.from({ length: receiveLoops }, (_, index) => this.receiveLoop(index));
+    }
+
+    private async sweepNow(): Promise<void> {
+        try {
+            const swept = await this.mover.sweep();
+            if (Object.keys(nonZero(swept)).length > 0) this.logger.info("swept", nonZero(swept));
+            this.warnSetAside(swept);
+        } catch (error) {
+            this.logger.warn("sweep-failed", { error: this.logger.describe(error) });
+        }
+    }
+
+    private warnSetAside(swept: SweepReport): void {
+        if (swept.setAside === 0) return;
+        this.logger.warn("files-set-aside", {
+            files: swept.setAside,
+            reason: "files the worker took from the source folder in a race with a producer (a name reused mid-move), or a move cut short by a crash, that it may not remove and cannot link back under their name",
+            fix: `look in ${this.logger.path(this.options.sourceDir) ?? "$SOURCE_DIR"}/${STAGING_FOLDER}: kept/*/<name> is a file to put back under its name (or remove); any other file there has no other name`,
+        });
     }
 
     /** Stops receiving, finishes the batches in flight and their deletes. Safe to call twice. */
@@ -167,6 +194,7 @@ export class Worker {
 
     private async shutDown(): Promise<void> {
         this.stopping = true;
+        clearInterval(this.sweeper);
         this.receiveAbort.abort();
         for (const wake of this.wakeups) wake();
         this.wakeParked();
@@ -282,9 +310,13 @@ export class Worker {
                 this.faultStreak = 0;
             }
         }
-        const done = valid.filter((entry) => entry.outcome.kind === "moved" || entry.outcome.kind === "already-done");
-        if (done.length === 0) return;
-        const deletion = this.deleteMessages(done.map((entry) => entry.message)).finally(() => this.pendingDeletes.delete(deletion));
+        const receipts = new Map<Message, readonly string[]>();
+        for (const { message, outcome } of valid) if (outcome.kind === "moved" || outcome.kind === "already-done") receipts.set(message, outcome.receipts);
+        if (receipts.size === 0) return;
+        // A receipt stays until its message is deleted: a message that comes back finds it and is deleted as already done.
+        const deletion = this.deleteMessages([...receipts.keys()])
+            .then((deleted) => this.mover.release(deleted.flatMap((message) => receipts.get(message) ?? [])))
+            .finally(() => this.pendingDeletes.delete(deletion));
         this.pendingDeletes.add(deletion);
     }
 
@@ -325,7 +357,7 @@ export class Worker {
         this.stats.faults++;
         this.faultStreak++;
         this.logger.error("worker-fault", {
-            ...problem,
+            ...this.logger.problem(problem),
             action: "stopped receiving; messages in hand given back untouched for a prompt retry; re-checking the folders with backoff and resuming when they are usable",
         });
         this.recovery = this.recover(outage);
@@ -405,14 +437,28 @@ export class Worker {
             case "moved":
                 this.stats.moved++;
                 this.logger.info("moved", { ...fields, via: outcome.via });
+                if (outcome.setAside) {
+                    this.logger.warn("file-set-aside", {
+                        ...fields,
+                        reason: `a file renamed onto the source name during the move (a name reused) could not be linked back under its name: it is kept in the source's ${STAGING_FOLDER}/kept/, nothing removed`,
+                    });
+                }
                 return;
             case "already-done":
                 this.stats.alreadyDone++;
-                this.logger.info("already-done", { ...fields, reason: "source gone and destination present: a repeated delivery" });
+                this.logger.info("already-done", { ...fields, reason: "source gone and destination present with this message's receipt: a repeated delivery" });
                 return;
             case "missing":
                 this.stats.missing++;
                 this.logger.warn("skipped", { ...fields, reason: "file not in the source folder yet; the message will be retried", receiveCount: receiveCount(message) });
+                return;
+            case "unconfirmed":
+                this.stats.unconfirmed++;
+                this.logger.warn("unconfirmed", {
+                    ...fields,
+                    reason: "source gone and destination present, but no receipt shows this message moved it (a name reused before its new file arrived, or a second message for a file already moved); kept: retried, then the dead-letter queue",
+                    receiveCount: receiveCount(message),
+                });
                 return;
             case "conflict":
                 this.stats.conflicts++;
@@ -424,7 +470,7 @@ export class Worker {
                 return;
             case "failed":
                 this.stats.failed++;
-                this.logger.error("move-failed", { ...fields, error: `${outcome.error.message}: ${describeError(outcome.error.cause)}` });
+                this.logger.error("move-failed", { ...fields, error: this.logger.describe(outcome.error) });
                 return;
         }
     }
@@ -451,7 +497,9 @@ export class Worker {
         return { stop: () => clearTimeout(timer) };
     }
 
-    private async deleteMessages(messages: Message[]): Promise<void> {
+    /** Deletes `messages` (retrying failures); returns those deleted. */
+    private async deleteMessages(messages: Message[]): Promise<Message[]> {
+        const deleted: Message[] = [];
         let remaining = messages;
         for (let attempt = 1; attempt <= DELETE_ATTEMPTS && remaining.length > 0; attempt++) {
             try {
@@ -463,6 +511,7 @@ export class Worker {
                 );
                 const failed = new Set((output.Failed ?? []).map((failure) => failure.Id));
                 this.stats.deleted += remaining.length - failed.size;
+                deleted.push(...remaining.filter((_, i) => !failed.has(String(i))));
                 for (const failure of output.Failed ?? []) {
                     this.logger.warn("delete-failed", { messageId: remaining[Number(failure.Id)]?.MessageId, code: failure.Code, senderFault: failure.SenderFault });
                 }
@@ -478,6 +527,7 @@ export class Worker {
         if (remaining.length > 0) {
             this.logger.warn("delete-abandoned", { messages: remaining.length, reason: "the files are moved; the messages will come back and be deleted as already done" });
         }
+        return deleted;
     }
 
     /** Waits `ms`, or less if the worker is stopping (unless told to wait even then). */
@@ -495,6 +545,11 @@ export class Worker {
             this.wakeups.add(wake);
         });
     }
+}
+
+/** The counts of a sweep that are not zero, as log fields. */
+function nonZero(report: SweepReport): Partial<SweepReport> {
+    return Object.fromEntries(Object.entries(report).filter(([, count]) => count > 0));
 }
 
 function receiveCount(message: Message): number | undefined {

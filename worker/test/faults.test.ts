@@ -4,7 +4,7 @@
  * cost good messages no dead-lettering. A missing file in a usable folder stays the message's.
  */
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -14,8 +14,11 @@ import { DEFAULTS, type WorkerOptions } from "../src/options";
 import {
     buildWorker,
     createQueuePair,
+    dataEntries,
     jsonLines,
     makeDataFolders,
+    mountNamespacesWork,
+    ownMountOf,
     queueState,
     sqsClient,
     stagedWorker,
@@ -49,13 +52,6 @@ function skipUnlessWorkerUidRuns(test: Mocha.Context): void {
     if (reason === undefined) return;
     console.log(`      (skipped: ${reason})`);
     test.skip();
-}
-
-/** A private mount namespace where the test can remount the destination read-only (root only). */
-function mountNamespacesWork(): boolean {
-    if (!isRoot) return false;
-    const probe = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'd=$(mktemp -d) && mount --bind "$d" "$d" && mount -o remount,ro,bind "$d" && ! touch "$d/x" 2>/dev/null; s=$?; umount "$d"; rmdir "$d"; exit $s'], { encoding: "utf8" });
-    return probe.status === 0;
 }
 
 function writeFiles(folders: DataFolders, names: readonly string[]): void {
@@ -115,6 +111,18 @@ describe("folder checks", () => {
         const problems = await new FolderCheck({ sourceDir: folders.source, destinationDir: folders.destination }).check();
         assert.deepEqual(problems.map((p) => [p.variable, p.problem]), [["SOURCE_DIR", "is not a folder"]]);
         assert.deepEqual(fs.readdirSync(folders.destination), [], `no ${PROBE_NAME} left`);
+    });
+
+    it("refuse a destination on a file system without hard links (vfat, exFAT): moves link files", async () => {
+        const noLinks: FileSystem = { ...fsp, link: () => Promise.reject(Object.assign(new Error("EPERM: operation not permitted, link"), { code: "EPERM" })) };
+        const problems = await new FolderCheck({ sourceDir: folders.source, destinationDir: folders.destination }, noLinks).check();
+        assert.deepEqual(
+            problems.map((p) => [p.variable, p.problem, p.code]),
+            [["DESTINATION_DIR", "is on a file system without hard links, which the worker moves files with", "EPERM"]],
+        );
+        assert.match(problems[0].fix, /ext4, XFS, NFS or EFS/);
+        assert.deepEqual(fs.readdirSync(folders.destination), [], "no probe left");
+        assert.deepEqual(await new FolderCheck({ sourceDir: folders.source, destinationDir: folders.destination }).check(), [], "links work here");
     });
 
     it("put a file-system code on the folder of the failing path, and leave other codes to the message", () => {
@@ -256,11 +264,11 @@ describe("worker-side faults against the SQS emulator", function () {
         fault.restore(pid);
         await waitFor("every file moved and the queue empty", () => {
             const state = queueState(emulator, queue.name);
-            return state.ready.length + state.inflight.length === 0 && fs.readdirSync(folders.source).length === 0;
+            return state.ready.length + state.inflight.length === 0 && dataEntries(folders.source).length === 0;
         }, 20_000);
         assert.deepEqual(queueState(emulator, queue.deadLetterName).ready, [], "nothing dead-lettered");
         // A private bind mount makes the destination another mount: moves go by copy, through the partial folder.
-        assert.deepEqual(fs.readdirSync(folders.destination).filter((n) => n !== ".ecs-anywhere-partial").sort(), names.map((n) => n + SUFFIX));
+        assert.deepEqual(dataEntries(folders.destination).sort(), names.map((n) => n + SUFFIX));
         for (const name of names) assert.equal(fs.readFileSync(path.join(folders.destination, name + SUFFIX), "utf8"), `content of ${name}\n`);
         worker.child.kill("SIGTERM");
         const exit = await worker.exited;
@@ -298,7 +306,7 @@ describe("worker-side faults against the SQS emulator", function () {
         const remount = (pid: number, mode: "ro" | "rw") => execFileSync("nsenter", ["-t", String(pid), "-m", "mount", "-o", `remount,${mode},bind`, folders.destination]);
         await survivesFault({
             // The worker's own mount namespace, with the destination bind-mounted onto itself; the test's mounts are untouched.
-            prefix: ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$1" && shift && exec "$@"', "sh", folders.destination],
+            prefix: ownMountOf(folders.destination),
             breakFolders: (pid) => remount(pid, "ro"),
             restore: (pid) => remount(pid, "rw"),
             expect: /read-only file system EROFS/,

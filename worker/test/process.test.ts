@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { Logger, Worker } from "../src/index";
 import { DEFAULTS } from "../src/options";
 import { startCannedServer } from "./support/canned-server";
-import { buildWorker, createQueuePair, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerProcessEnv, workerSqs, type Emulator } from "./support/harness";
+import { buildWorker, createQueuePair, dataEntries, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerProcessEnv, workerSqs, type Emulator } from "./support/harness";
 
 /** Credentials the worker must never print (the emulator does not check signatures). */
 const KEY = { id: "AKIDPROCESSTEST00001", secret: "process-test-secret-key", token: "process-test-session-token" };
@@ -84,7 +84,7 @@ describe("worker process", function () {
             const worker = startWorkerProcess(
                 workerProcessEnv(emulator.endpoint, queue.url, folders, { VISIBILITY_TIMEOUT_SECONDS: "5", AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: KEY.secret, AWS_SESSION_TOKEN: KEY.token }),
             );
-            await waitFor("some files moved", () => fs.readdirSync(folders.destination).length >= 200, 20_000);
+            await waitFor("some files moved", () => dataEntries(folders.destination).length >= 200, 20_000);
             const signalled = Date.now();
             worker.child.kill("SIGTERM");
             const exit = await worker.exited;
@@ -97,8 +97,8 @@ describe("worker process", function () {
             for (const secret of Object.values(KEY)) assert.ok(!exit.stdout.includes(secret), "no key in the logs");
 
             // Nothing half-moved: each file is in exactly one of the two folders, and no partial copy exists.
-            const source = new Set(fs.readdirSync(folders.source));
-            const destination = new Set(fs.readdirSync(folders.destination));
+            const source = new Set(dataEntries(folders.source));
+            const destination = new Set(dataEntries(folders.destination));
             for (const name of names) {
                 const inSource = source.has(name);
                 const inDestination = destination.has(name + DEFAULTS.processedSuffix);
@@ -115,10 +115,10 @@ describe("worker process", function () {
             await drain.start();
             await waitFor("the queue to drain", () => {
                 const state = queueState(emulator, queue.name);
-                return state.ready.length + state.inflight.length === 0 && fs.readdirSync(folders.source).length === 0;
+                return state.ready.length + state.inflight.length === 0 && dataEntries(folders.source).length === 0;
             }, 30_000);
             await drain.stop();
-            assert.equal(fs.readdirSync(folders.destination).length, names.length);
+            assert.equal(dataEntries(folders.destination).length, names.length);
             assert.equal(queueState(emulator, queue.deadLetterName).ready.length, 0, "no valid message in the dead-letter queue");
         } finally {
             folders.remove();

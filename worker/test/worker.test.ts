@@ -8,7 +8,9 @@ import { backoffDelay, BACKOFF, checkFileName, InvalidFileNameError, Logger, Wor
 import { DEFAULTS, type WorkerOptions } from "../src/options";
 import {
     createQueuePair,
+    dataEntries,
     HOSTILE_BODIES,
+    losingDeletes,
     makeDataFolders,
     queueState,
     snapshot,
@@ -16,6 +18,7 @@ import {
     startEmulator,
     TEST_REGION,
     waitFor,
+    WORKER_OWN_FOLDERS,
     type DataFolders,
     type Emulator,
     type TestQueue,
@@ -64,9 +67,9 @@ describe("worker against the SQS emulator", function () {
         folders.remove();
     });
 
-    async function run(queue: TestQueue, overrides: Partial<WorkerOptions> = {}, extra: { fileSystem?: FileSystem; endpoint?: string } = {}): Promise<Worker> {
+    async function run(queue: TestQueue, overrides: Partial<WorkerOptions> = {}, extra: { fileSystem?: FileSystem; endpoint?: string; sqs?: SqsSender } = {}): Promise<Worker> {
         const worker = new Worker(optionsFor(queue, folders, overrides), {
-            sqs: workerSqs(extra.endpoint ?? emulator.endpoint),
+            sqs: extra.sqs ?? workerSqs(extra.endpoint ?? emulator.endpoint),
             logger: new Logger(overrides.logFileNames ?? "plain", "test-key", (line) => logs.push(line)),
             ...(extra.fileSystem ? { fileSystem: extra.fileSystem } : {}),
         });
@@ -98,23 +101,59 @@ describe("worker against the SQS emulator", function () {
         const worker = await run(queue);
         await send(queue, names);
         await waitFor("five deletes", () => worker.stats.deleted === 5);
-        assert.deepEqual(fs.readdirSync(folders.source), []);
-        assert.deepEqual(fs.readdirSync(folders.destination).sort(), names.map((n) => n + SUFFIX));
+        assert.deepEqual(dataEntries(folders.source), []);
+        assert.deepEqual(dataEntries(folders.destination).sort(), names.map((n) => n + SUFFIX));
         for (const name of names) assert.equal(fs.readFileSync(path.join(folders.destination, name + SUFFIX), "utf8"), `content of ${name}\n`);
         const state = queueState(emulator, queue.name);
         assert.equal(state.ready.length + state.inflight.length, 0, "queue is empty");
         assert.equal(events("moved").length, 5);
+        assert.deepEqual(fs.readdirSync(path.join(folders.destination, ".ecs-anywhere-moved")), [], "receipts go once their messages are deleted");
     });
 
     describe("the message-handling table", () => {
-        it("source gone, destination present: already done, message deleted", async () => {
-            const queue = createQueuePair(emulator);
-            fs.writeFileSync(path.join(folders.destination, "done" + SUFFIX), "moved earlier\n");
-            const worker = await run(queue);
+        it("source gone, destination present with the message's receipt (its move done, its delete lost): already done, deleted", async () => {
+            // Redelivered every second while its deletes fail: room for as many receives as that takes on a loaded machine.
+            const queue = createQueuePair(emulator, { maxReceiveCount: 50 });
+            writeSources(["done"]);
+            // Every delete of the first delivery fails: the message comes back after its move.
+            const deletes = losingDeletes(emulator.endpoint);
+            deletes.failing = true;
+            const worker = await run(queue, {}, { sqs: deletes.sqs });
             await send(queue, ["done"]);
-            await waitFor("the delete", () => worker.stats.deleted === 1);
-            assert.equal(worker.stats.alreadyDone, 1);
-            assert.equal(fs.readFileSync(path.join(folders.destination, "done" + SUFFIX), "utf8"), "moved earlier\n");
+            await waitFor("the move", () => worker.stats.moved === 1);
+            await waitFor("the deletes to be given up", () => events("delete-abandoned").length === 1, 15_000);
+            deletes.failing = false;
+            await waitFor("the delete of the repeated delivery", () => worker.stats.deleted === 1, 20_000);
+            assert.ok(worker.stats.alreadyDone >= 1, "deleted as already done, its file moved once");
+            assert.equal(worker.stats.moved, 1);
+            assert.equal(fs.readFileSync(path.join(folders.destination, "done" + SUFFIX), "utf8"), "content of done\n");
+            assert.deepEqual(fs.readdirSync(path.join(folders.destination, ".ecs-anywhere-moved")), [], "the receipt went with the delete");
+        });
+
+        it("source gone, destination present without the message's receipt: kept (a reused name's file may be on its way), then dead-letter queue", async () => {
+            const queue = createQueuePair(emulator, { maxReceiveCount: 2 });
+            fs.writeFileSync(path.join(folders.destination, "reused" + SUFFIX), "an earlier file of that name\n");
+            const worker = await run(queue);
+            await send(queue, ["reused"]);
+            await waitFor("the message in the dead-letter queue", () => queueState(emulator, queue.deadLetterName).ready.includes("reused"), 15_000);
+            assert.ok(worker.stats.unconfirmed >= 2);
+            assert.deepEqual([worker.stats.deleted, worker.stats.alreadyDone, worker.stats.faults], [0, 0, 0]);
+            assert.equal(events("unconfirmed")[0]?.level, "warn");
+        });
+
+        it("a reused name whose new file arrives after its message: kept, then a conflict once it is there; the new file stays", async () => {
+            const queue = createQueuePair(emulator, { maxReceiveCount: 3 });
+            writeSources(["daily"]);
+            const worker = await run(queue);
+            await send(queue, ["daily"]);
+            await waitFor("the first move", () => worker.stats.deleted === 1);
+            await send(queue, ["daily"]);
+            await waitFor("the second message kept", () => worker.stats.unconfirmed >= 1);
+            fs.writeFileSync(path.join(folders.source, "daily"), "the next day\n");
+            await waitFor("the second message in the dead-letter queue", () => queueState(emulator, queue.deadLetterName).ready.includes("daily"), 15_000);
+            assert.ok(worker.stats.conflicts >= 1);
+            assert.equal(fs.readFileSync(path.join(folders.source, "daily"), "utf8"), "the next day\n");
+            assert.equal(fs.readFileSync(path.join(folders.destination, "daily" + SUFFIX), "utf8"), "content of daily\n");
         });
 
         it("neither present: not deleted, retried, then dead-letter queue", async () => {
@@ -177,7 +216,9 @@ describe("worker against the SQS emulator", function () {
             const queue = createQueuePair(emulator, { maxReceiveCount: 2 });
             fs.symlinkSync(path.join(folders.outside, "secret"), path.join(folders.source, "evil"));
             fs.mkdirSync(path.join(folders.source, "x"));
-            const before = snapshot(folders.root);
+            // The worker's own folders may appear (empty): they are not the data.
+            const data = () => Object.fromEntries(Object.entries(snapshot(folders.root)).filter(([file]) => !WORKER_OWN_FOLDERS.some((own) => file.split(path.sep).includes(own))));
+            const before = data();
             const worker = await run(queue);
             await send(queue, [...hostile, "evil"]);
             await waitFor(
@@ -185,7 +226,10 @@ describe("worker against the SQS emulator", function () {
                 () => queueState(emulator, queue.deadLetterName).ready.length === hostile.length + 1,
                 15_000,
             );
-            assert.deepEqual(snapshot(folders.root), before, "no file anywhere changed");
+            assert.deepEqual(data(), before, "no file anywhere changed");
+            for (const own of WORKER_OWN_FOLDERS.map((name) => [path.join(folders.source, name), path.join(folders.destination, name)]).flat()) {
+                if (fs.existsSync(own)) assert.deepEqual(fs.readdirSync(own), [], `${own} is empty`);
+            }
             assert.equal(worker.stats.deleted, 0);
             assert.equal(worker.stats.moved, 0);
             const reasons = events("rejected").map((event) => String(event.reason));
@@ -200,29 +244,33 @@ describe("worker against the SQS emulator", function () {
         });
     });
 
-    it("the same message delivered twice moves the file once and deletes both", async () => {
-        const queue = createQueuePair(emulator);
+    it("two messages naming one file: the file moves once, the first message is deleted, the second is kept and dead-lettered (nothing shows it was that file's)", async () => {
+        const queue = createQueuePair(emulator, { maxReceiveCount: 2 });
         writeSources(["twice"]);
         const worker = await run(queue);
         await send(queue, ["twice", "twice"]);
-        await waitFor("two deletes", () => worker.stats.deleted === 2);
-        assert.deepEqual(fs.readdirSync(folders.destination), ["twice" + SUFFIX]);
-        assert.deepEqual(fs.readdirSync(folders.source), []);
-        await send(queue, ["twice"]);
-        await waitFor("a third delete", () => worker.stats.deleted === 3);
-        assert.equal(worker.stats.alreadyDone >= 1, true);
+        await waitFor("the second message in the dead-letter queue", () => queueState(emulator, queue.deadLetterName).ready.includes("twice"), 15_000);
+        assert.equal(worker.stats.deleted, 1);
+        assert.deepEqual(dataEntries(folders.destination), ["twice" + SUFFIX]);
+        assert.deepEqual(dataEntries(folders.source), []);
     });
 
-    it("two workers on one queue move every file exactly once", async () => {
-        const queue = createQueuePair(emulator, { visibilityTimeout: 30 });
+    it("two workers on one queue, each file named twice: every file moved exactly once, one message of each deleted, no file lost", async () => {
+        const queue = createQueuePair(emulator, { visibilityTimeout: 2, maxReceiveCount: 2 });
         const names = Array.from({ length: 300 }, (_, i) => `f${String(i).padStart(4, "0")}`);
         writeSources(names);
-        const [a, b] = [await run(queue, { visibilityTimeoutSeconds: 30 }), await run(queue, { visibilityTimeoutSeconds: 30 })];
+        const [a, b] = [await run(queue, { visibilityTimeoutSeconds: 2 }), await run(queue, { visibilityTimeoutSeconds: 2 })];
         // Each file named twice, so both workers race for the same files.
         await send(queue, [...names, ...names]);
-        await waitFor("all deletes", () => a.stats.deleted + b.stats.deleted === names.length * 2, 20_000);
-        assert.deepEqual(fs.readdirSync(folders.source), []);
-        assert.deepEqual(fs.readdirSync(folders.destination).sort(), names.map((n) => n + SUFFIX));
+        await waitFor("every message deleted or dead-lettered", () => {
+            const state = queueState(emulator, queue.name);
+            return state.ready.length + state.inflight.length + state.delayed.length === 0;
+        }, 30_000);
+        assert.deepEqual(dataEntries(folders.source), []);
+        assert.deepEqual(dataEntries(folders.destination).sort(), names.map((n) => n + SUFFIX));
+        const dead = queueState(emulator, queue.deadLetterName).ready;
+        assert.equal(a.stats.deleted + b.stats.deleted + dead.length, names.length * 2, "each message deleted or dead-lettered");
+        assert.ok(names.every((name) => dead.filter((body) => body === name).length <= 1), "at most the second message of a name dead-lettered");
         assert.ok(a.stats.received > 0 && b.stats.received > 0, `both workers took part (${a.stats.received}, ${b.stats.received})`);
     });
 
@@ -244,8 +292,8 @@ describe("worker against the SQS emulator", function () {
             assert.ok(errorsDuringCut < 40, `backed off rather than spinning (${errorsDuringCut} errors in 3 s)`);
             proxy.restore();
             await waitFor("the second half", () => worker.stats.deleted === 100, 25_000);
-            assert.deepEqual(fs.readdirSync(folders.source), []);
-            assert.equal(fs.readdirSync(folders.destination).length, 100);
+            assert.deepEqual(dataEntries(folders.source), []);
+            assert.equal(dataEntries(folders.destination).length, 100);
             assert.ok(events("sqs-recovered").length > 0);
         } finally {
             await proxy.close();
@@ -256,11 +304,18 @@ describe("worker against the SQS emulator", function () {
         const queue = createQueuePair(emulator);
         writeSources(["far"]);
         fs.chmodSync(path.join(folders.source, "far"), 0o640);
+        const exdev = (from: unknown) => {
+            if (path.dirname(String(from)) === folders.source) throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+        };
         const crossDevice: FileSystem = {
             ...fsp,
             link: async (from, to) => {
-                if (String(from).startsWith(folders.source)) throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+                exdev(from);
                 return fsp.link(from, to);
+            },
+            rename: async (from, to) => {
+                if (!String(to).startsWith(folders.source + path.sep)) exdev(from);
+                return fsp.rename(from, to);
             },
         };
         const worker = await run(queue, {}, { fileSystem: crossDevice });
@@ -269,7 +324,7 @@ describe("worker against the SQS emulator", function () {
         const moved = path.join(folders.destination, "far" + SUFFIX);
         assert.equal(fs.readFileSync(moved, "utf8"), "content of far\n");
         assert.equal(fs.statSync(moved).mode & 0o777, 0o640);
-        assert.deepEqual(fs.readdirSync(folders.destination).sort(), [".ecs-anywhere-partial", "far" + SUFFIX]);
+        assert.deepEqual(fs.readdirSync(folders.destination).sort(), [".ecs-anywhere-moved", ".ecs-anywhere-partial", "far" + SUFFIX]);
         assert.deepEqual(fs.readdirSync(path.join(folders.destination, ".ecs-anywhere-partial")), [], "no partial copy left behind");
         assert.equal(events("moved")[0]?.via, "copy");
     });
@@ -281,9 +336,9 @@ describe("worker against the SQS emulator", function () {
         let failures = 2;
         const flaky: FileSystem = {
             ...fsp,
-            link: async (from, to) => {
-                if (failures-- > 0) throw Object.assign(new Error("EIO: i/o error, link"), { code: "EIO", path: String(from) });
-                return fsp.link(from, to);
+            rename: async (from, to) => {
+                if (failures-- > 0) throw Object.assign(new Error("EIO: i/o error, rename"), { code: "EIO", path: String(from) });
+                return fsp.rename(from, to);
             },
         };
         const worker = await run(queue, {}, { fileSystem: flaky });
@@ -307,9 +362,9 @@ describe("worker against the SQS emulator", function () {
         let failures = 2;
         const odd: FileSystem = {
             ...fsp,
-            link: async (from, to) => {
-                if (failures-- > 0) throw Object.assign(new Error("EINVAL: invalid argument, link"), { code: "EINVAL" });
-                return fsp.link(from, to);
+            rename: async (from, to) => {
+                if (failures-- > 0) throw Object.assign(new Error("EINVAL: invalid argument, rename"), { code: "EINVAL" });
+                return fsp.rename(from, to);
             },
         };
         const worker = await run(queue, {}, { fileSystem: odd });

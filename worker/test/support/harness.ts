@@ -3,13 +3,13 @@
  * dead-letter queue, temporary data folders, and SQS clients (the worker's and a plain one) pointed
  * at the emulator.
  */
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DEFAULTS } from "../../src/options";
-import { createSqsClient, type SqsClientOverrides } from "../../src/sqs";
+import { createSqsClient, type SqsClientOverrides, type SqsSender } from "../../src/sqs";
 
 export const TEST_REGION = "us-east-1";
 export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -65,6 +65,24 @@ export function workerSqs(endpoint: string, overrides: SqsClientOverrides = {}):
 }
 
 /**
+ * The worker's client on `endpoint`, whose DeleteMessageBatch calls fail (a connection refused)
+ * while `failing` is true: a moved file's message comes back, as after a lost delete.
+ */
+export function losingDeletes(endpoint: string): { readonly sqs: SqsSender; failing: boolean } {
+    const real = workerSqs(endpoint);
+    const control = {
+        failing: false,
+        sqs: {
+            send: ((command: unknown, options?: unknown) => {
+                if (command instanceof DeleteMessageBatchCommand && control.failing) return Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }));
+                return (real.send as (...args: unknown[]) => Promise<unknown>)(command, options);
+            }) as SqsSender["send"],
+        },
+    };
+    return control;
+}
+
+/**
  * AWS settings every worker process of the tests and benchmarks gets: no shared config or
  * credentials file of whoever runs them, and no instance metadata (169.254.169.254 is no loopback).
  */
@@ -113,6 +131,14 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
         if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
     }
+}
+
+/** The folders the worker keeps for itself inside the data folders (mover.ts): partial copies, receipts, staging. */
+export const WORKER_OWN_FOLDERS: readonly string[] = [".ecs-anywhere-partial", ".ecs-anywhere-moved", ".ecs-anywhere-staging"];
+
+/** The entries of a data folder, without the worker's own folders. */
+export function dataEntries(dir: string): string[] {
+    return fs.readdirSync(dir).filter((name) => !WORKER_OWN_FOLDERS.includes(name));
 }
 
 /** Every file below `dir` with its content, for "nothing outside was touched" checks. */
@@ -227,6 +253,21 @@ function nodeFor(uid: number): string {
     return copy;
 }
 
+/** Whether this process may give a child a private mount namespace where it remounts a folder (root only). */
+export function mountNamespacesWork(): boolean {
+    if (process.getuid?.() !== 0) return false;
+    const probe = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'd=$(mktemp -d) && mount --bind "$d" "$d" && mount -o remount,ro,bind "$d" && ! touch "$d/x" 2>/dev/null; s=$?; umount "$d"; rmdir "$d"; exit $s'], { encoding: "utf8" });
+    return probe.status === 0;
+}
+
+/**
+ * A prefix for `startWorkerProcess` that gives the worker its own mount namespace with `folder`
+ * bind-mounted onto itself: another mount, so that links to and from it fail with EXDEV.
+ */
+export function ownMountOf(folder: string): string[] {
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$1" && shift && exec "$@"', "sh", folder];
+}
+
 /** Why a process run as `uid` cannot start node on the staged worker here, or undefined if it can. */
 export function uidCannotRunWorker(uid: number): string | undefined {
     const temporary = os.tmpdir();
@@ -251,7 +292,7 @@ export interface WorkerProcess {
 /**
  * Starts `script` (default the worker) as a child process with `env` (plus PATH and the dummy
  * credentials); `uid` runs it as that user (and group), from the staged copy (`stagedWorker`),
- * `prefix` runs it under a wrapper command.
+ * `prefix` runs it under a wrapper command (as root, then `setpriv` to `uid` if both are given).
  */
 export function startWorkerProcess(env: Record<string, string>, options: { script?: string; uid?: number; prefix?: string[] } = {}): WorkerProcess {
     const script = options.script ?? WORKER_MAIN;
@@ -259,12 +300,14 @@ export function startWorkerProcess(env: Record<string, string>, options: { scrip
     const file = asUser === undefined ? script : path.join(asUser.cwd, path.relative(ROOT, script));
     if (!fs.existsSync(file)) throw new Error(`no ${file}: only the compiled worker (worker/dist) is staged for another uid`);
     const node = [options.uid === undefined ? process.execPath : nodeFor(options.uid), "--no-deprecation", "--no-warnings", file];
-    const [command, ...args] = [...(options.prefix ?? []), ...node];
+    // A prefix that needs root (a mount namespace) runs as root, and the user is switched just before node.
+    const switchUser = asUser !== undefined && options.prefix !== undefined ? ["setpriv", `--reuid=${asUser.uid}`, `--regid=${asUser.gid}`, "--clear-groups"] : [];
+    const [command, ...args] = [...(options.prefix ?? []), ...switchUser, ...node];
     const child = spawn(command, args, {
         // SQS on a closed loopback port unless the test names its endpoint: no worker of the tests reaches AWS.
         env: { PATH: process.env.PATH ?? "", ...HERMETIC_AWS_ENV, AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9", ...env },
         stdio: ["ignore", "pipe", "pipe"],
-        ...asUser,
+        ...(switchUser.length > 0 ? { cwd: asUser?.cwd } : asUser),
     });
     let stdout = "";
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
