@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostCommands, installedAs, installInput, parseSealKey, parseVerifyOutput, verifyCommand, type HostStepSettings } from "../../infra/anywhere/host-commands";
+import { DEFAULT_ECS_VERSION, DEFAULT_INSTALLER_SHA256, DEFAULT_INSTALLER_URL } from "../../infra/anywhere/config";
 import { sealActivationCode } from "../../infra/anywhere/seal";
 import { remoteScriptCommand } from "../../infra/anywhere/remote-script";
 import { TestBed, testBedUnavailable, type TestHost } from "./testbed";
@@ -14,6 +15,7 @@ const REGION = "eu-west-1";
 const CLUSTER = "ecs-anywhere-anywhere";
 const ACTIVATION_ID = "0f3c2b1a-1111-2222-3333-444455556666";
 const ACTIVATION_CODE = "Secret+Code/1234567890abcdefghij";
+const OTHER_CLUSTER = "someone-elses-cluster";
 
 describe("host lifecycle over SSH", function () {
     this.timeout(120_000);
@@ -28,6 +30,9 @@ describe("host lifecycle over SSH", function () {
             this.skip();
         }
         bed = new TestBed();
+        bed.addActivation(ACTIVATION_ID, ACTIVATION_CODE);
+        bed.addCluster(CLUSTER);
+        bed.addCluster(OTHER_CLUSTER);
         // Two ordinary hosts, registered in parallel as the program does.
         [fresh, second] = [await bed.addHost("alpha"), await bed.addHost("beta")];
     });
@@ -42,11 +47,11 @@ describe("host lifecycle over SSH", function () {
             region: REGION,
             cluster: CLUSTER,
             dataDir: host.dataDir,
-            installerUrl: bed.installerUrl(host),
+            installerUrl: DEFAULT_INSTALLER_URL,
+            installerSha256: DEFAULT_INSTALLER_SHA256,
+            ecsVersion: DEFAULT_ECS_VERSION,
             reregister: false,
             verifyTimeoutSeconds: 10,
-            ssmEndpoint: bed.endpointUrl(host, "ssm"),
-            ecsEndpoint: bed.endpointUrl(host, "ecs"),
             ...extra,
         };
     }
