@@ -50,7 +50,13 @@ ECS_ENDPOINT="${ECS_ENDPOINT:-}"
 ACTIVATION_CODE=""
 WORK_DIR=""
 
-cleanup() { if [ -n "$WORK_DIR" ]; then rm -rf "$WORK_DIR"; fi; }
+cleanup() {
+    if [ -n "$WORK_DIR" ]; then
+        # The installer's gpg keyring lived there: its agent goes with it.
+        if have gpgconf && [ -d "$WORK_DIR/gnupg" ]; then gpgconf --homedir "$WORK_DIR/gnupg" --kill all >/dev/null 2>&1 || true; fi
+        rm -rf "$WORK_DIR"
+    fi
+}
 trap cleanup EXIT
 
 check_settings() {
@@ -184,6 +190,9 @@ run_installer() {
         # The installer as released, run by this bash (no new command line), in the work folder
         # (it unpacks a download into ./ssm-binaries), with its own shell options.
         cd "$WORK_DIR"
+        # It imports AWS's signing keys to check the packages: into a keyring of its own, not root's.
+        mkdir -m 700 gnupg
+        export GNUPGHOME="$WORK_DIR/gnupg"
         set +u +o pipefail
         set -- --region "$REGION" --cluster "$CLUSTER" ${endpoint[@]+"${endpoint[@]}"} --ecs-version "$ECS_VERSION" \
             --docker-install-source "$DOCKER_SOURCE" --activation-id "$ACTIVATION_ID" --activation-code "$ACTIVATION_CODE"

@@ -1,6 +1,6 @@
 /**
  * A test bed of SSH hosts on this machine: each host is a network namespace with its own veth
- * link, its own sshd and host key, and its own view of /etc, /usr, /var and /root (overlays whose
+ * link, its own sshd and host key, and its own view of /etc, /usr and /var (overlays whose
  * changes land in the host's temporary folder) and /run (a tmpfs). What the scripts write on a
  * "host" never reaches the real machine: its own apt and dpkg install packages into its overlays.
  * The hosts run AWS's ECS Anywhere installer as released; what lies outside a host is stood in
@@ -149,7 +149,7 @@ export class TestHost {
     /** What the host fetched from the test bed's HTTPS front (`https://<name><path>`), in order. */
     readonly fetched: string[] = [];
 
-    /** Where the host's own writes to `/etc`, `/usr`, `/var`, `/root` land (the overlay's upper folder). */
+    /** Where the host's own writes to `/etc`, `/usr`, `/var` land (the overlay's upper folder). */
     hostPath(absolute: string): string {
         const [top, ...rest] = absolute.split("/").filter(Boolean);
         return path.join(this.dir, top, "upper", ...rest);
@@ -351,7 +351,7 @@ export class TestHost {
 }
 
 /** The folders each host sees through an overlay of this machine's. */
-const OVERLAID = ["etc", "usr", "var", "root"];
+const OVERLAID = ["etc", "usr", "var"];
 
 /** Host slots (addresses, namespace names) taken by this process's hosts, of any bed. */
 const slotsInUse = new Set<number>();
