@@ -105,6 +105,24 @@ check_endpoints_and_clock() {
     fi
 }
 
+# Docker: AWS's installer installs it where it can (install.sh has it take the distribution's
+# docker.io on Debian and Ubuntu, whose Docker repository path needs apt-key and add-apt-repository,
+# gone in Debian 13), but not on RHEL.
+check_docker() {
+    local id
+    id="$( (. /etc/os-release 2>/dev/null && printf '%s' "${ID:-}") || true)"
+    if have docker; then
+        info "docker present"
+    elif [ "$id" = rhel ]; then
+        fatal "Docker is not installed, and AWS's installer cannot install it on RHEL" \
+            "install Docker first (Docker's RHEL repository: dnf config-manager --add-repo https://download.docker.com/linux/rhel/docker-ce.repo && dnf install -y docker-ce && systemctl enable --now docker), then run pulumi up again"
+    elif have apt-get; then
+        info "Docker is not installed: the installer will install the distribution's docker.io"
+    else
+        warn "Docker is not installed: AWS's installer will try Docker's repository for $id; if it cannot, install Docker first"
+    fi
+}
+
 check_openssl() {
     require_openssl
     info "openssl present"
@@ -129,6 +147,7 @@ check_memory_cgroup
 check_memory
 check_disk
 check_endpoints_and_clock
+check_docker
 check_openssl
 check_data_dir
 info "ready for ECS Anywhere"
