@@ -40,7 +40,7 @@ deregister_host() {
         return 0
     fi
     if ! registration_is_ours "$cluster" "$instance"; then
-        warn "this host is registered to cluster ${cluster:-(none)} as ${instance:-(no managed instance)}, not the registration this stack made (cluster $CLUSTER$(marker_value managed-instance | sed "s/^/, /")): left as it is; deregister it from the stack or by the hand that registered it"
+        warn "this host is registered to cluster ${cluster:-(none)} as ${instance:-(no managed instance)}, not the registration this stack made (cluster $CLUSTER): left as it is; deregister it from the stack or by the hand that registered it"
         rm -rf "$SEAL_DIR"
         return 0
     fi

@@ -287,6 +287,10 @@ export class TestHost {
         // apt: the stand-in Debian repository, and no other source.
         for (const file of fs.existsSync("/etc/apt/sources.list.d") ? fs.readdirSync("/etc/apt/sources.list.d") : []) this.hide(`/etc/apt/sources.list.d/${file}`);
         this.writeFile("/etc/apt/sources.list", "");
+        // And none of this machine's package lists or caches: the host knows only what its sources serve.
+        for (const dir of ["/var/lib/apt/lists", "/var/cache/apt"]) {
+            for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir) : []) if (entry !== "partial" && entry !== "archives" && entry !== "lock") this.hide(`${dir}/${entry}`);
+        }
         this.writeFile("/etc/apt/keyrings/ecs-anywhere-testbed.gpg", downloads.signingKeyring);
         this.writeFile("/etc/apt/sources.list.d/debian.sources", `Types: deb\nURIs: https://deb.debian.org/debian\nSuites: ${DEBIAN_SUITE}\nComponents: main\nSigned-By: /etc/apt/keyrings/ecs-anywhere-testbed.gpg\n`);
         this.writeFile("/usr/bin/systemctl", fs.readFileSync(path.join(FIXTURES, "systemctl")), 0o755);
@@ -296,7 +300,15 @@ export class TestHost {
             this.writeFile("/etc/os-release", OS_RELEASE[system]);
             this.writeFile("/usr/lib/os-release", OS_RELEASE[system]);
         }
-        if (system === "debian13") for (const tool of ["/usr/bin/apt-key", "/usr/bin/add-apt-repository"]) if (fs.existsSync(tool)) this.hide(tool);
+        if (system === "debian13") {
+            // Debian 13's apt checks signatures without an apt-key command; this machine's apt (12's)
+            // needs one, so it gets a copy where only apt looks (Dir::Bin::apt-key).
+            if (fs.existsSync("/usr/bin/apt-key")) {
+                this.writeFile("/usr/lib/apt/testbed-apt-key", fs.readFileSync("/usr/bin/apt-key"), 0o755);
+                this.writeFile("/etc/apt/apt.conf.d/00testbed-apt-key", 'Dir::Bin::apt-key "/usr/lib/apt/testbed-apt-key";\n');
+            }
+            for (const tool of ["/usr/bin/apt-key", "/usr/bin/add-apt-repository"]) if (fs.existsSync(tool)) this.hide(tool);
+        }
     }
 
     stopSshd(): void {
