@@ -186,10 +186,13 @@ run_installer() {
     info "running the installer (region $REGION, cluster $CLUSTER, activation $ACTIVATION_ID, ECS agent $ECS_VERSION, Docker source $DOCKER_SOURCE); this takes a few minutes"
     local status=0 endpoint=()
     if [ -n "$ECS_ENDPOINT" ]; then endpoint=(--ecs-endpoint "$ECS_ENDPOINT"); fi
+    # Not in an `||` list or a pipeline's left side: there bash ignores `set -e`, and the
+    # installer relies on its `set -e` to stop at the first failure, as when run as `bash script`.
+    set +e
     (
         # The installer as released, run by this bash (no new command line), in the work folder
         # (it unpacks a download into ./ssm-binaries), with its own shell options.
-        cd "$WORK_DIR"
+        cd "$WORK_DIR" || exit 1
         # It imports AWS's signing keys to check the packages: into a keyring of its own, not root's.
         mkdir -m 700 gnupg
         export GNUPGHOME="$WORK_DIR/gnupg"
@@ -198,7 +201,10 @@ run_installer() {
             --docker-install-source "$DOCKER_SOURCE" --activation-id "$ACTIVATION_ID" --activation-code "$ACTIVATION_CODE"
         # shellcheck source=/dev/null
         . "$WORK_DIR/ecs-anywhere-install.sh"
-    ) </dev/null 2>&1 | mask_code >&2 || status=$?
+    ) </dev/null > >(mask_code >&2) 2>&1
+    status=$?
+    wait "$!" 2>/dev/null
+    set -e
     [ "$status" -eq 0 ] || fatal "the ECS Anywhere installer failed (exit $status); its output is above" \
         "fix what it reports; if the activation expired or reached its limit, run pulumi up again to get a new one"
     [ -n "$(registered_instance)" ] || fatal "the installer finished but left no SSM registration ($SSM_REGISTRATION_KEY)" "check the installer output above and /var/log/amazon/ssm/amazon-ssm-agent.log"
