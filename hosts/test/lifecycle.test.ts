@@ -19,7 +19,8 @@ const ACTIVATION_CODE = "Secret+Code/1234567890abcdefghij";
 const OTHER_CLUSTER = "someone-elses-cluster";
 
 describe("host lifecycle over SSH", function () {
-    this.timeout(120_000);
+    // AWS's installer runs apt and dpkg on each host: minutes on a loaded machine.
+    this.timeout(300_000);
     let bed: TestBed;
     let fresh: TestHost;
     let second: TestHost;
