@@ -186,8 +186,8 @@ run_installer() {
     info "running the installer (region $REGION, cluster $CLUSTER, activation $ACTIVATION_ID, ECS agent $ECS_VERSION, Docker source $DOCKER_SOURCE); this takes a few minutes"
     local status=0 endpoint=()
     if [ -n "$ECS_ENDPOINT" ]; then endpoint=(--ecs-endpoint "$ECS_ENDPOINT"); fi
-    # Not in an `||` list or a pipeline's left side: there bash ignores `set -e`, and the
-    # installer relies on its `set -e` to stop at the first failure, as when run as `bash script`.
+    # Not in an `||` list: there bash ignores `set -e`, and the installer relies on its `set -e`
+    # to stop at the first failure, as when run as `bash script`.
     set +e
     (
         # The installer as released, run by this bash (no new command line), in the work folder
@@ -201,9 +201,8 @@ run_installer() {
             --docker-install-source "$DOCKER_SOURCE" --activation-id "$ACTIVATION_ID" --activation-code "$ACTIVATION_CODE"
         # shellcheck source=/dev/null
         . "$WORK_DIR/ecs-anywhere-install.sh"
-    ) </dev/null > >(mask_code >&2) 2>&1
-    status=$?
-    wait "$!" 2>/dev/null
+    ) </dev/null 2>&1 | mask_code >&2
+    status="${PIPESTATUS[0]}"
     set -e
     [ "$status" -eq 0 ] || fatal "the ECS Anywhere installer failed (exit $status); its output is above" \
         "fix what it reports; if the activation expired or reached its limit, run pulumi up again to get a new one"
