@@ -281,7 +281,7 @@ export class TestHost {
      */
     private prepareSystem(): void {
         const downloads = this.bed.downloads;
-        this.writeFile("/etc/hosts", `127.0.0.1 localhost\n::1 localhost\n${servedNames(downloads.regions).map((name) => `${this.gateway} ${name}`).join("\n")}\n`);
+        this.writeFile("/etc/hosts", `127.0.0.1 localhost\n127.0.1.1 ${os.hostname()}\n::1 localhost\n${servedNames(downloads.regions).map((name) => `${this.gateway} ${name}`).join("\n")}\n`);
         const bundle = "/etc/ssl/certs/ca-certificates.crt";
         this.writeFile(bundle, `${fs.existsSync(bundle) ? fs.readFileSync(bundle, "utf8") : ""}${downloads.caCertificate}`);
         // apt: the stand-in Debian repository, and no other source.
