@@ -614,9 +614,30 @@ const story = [
         expect(byHand.status === 0 && registrationLeft(gamma).length === 0, `cleaning gamma by hand failed: ${byHand.stderr}`);
     }),
 
+    // --- a host moved between clusters ------------------------------------------------------------
+    step<World>(
+        "reregister: beta, registered to site anywhere, listed in site anywhere-berlin is refused naming that cluster; with reregister: true it is cleared and registered there with berlin's activation",
+        async (w) => {
+            const { s, beta } = w;
+            await s.pulumi(["config", "rm", "-s", "anywhere-berlin", "--path", "ecs-anywhere:hosts"]);
+            await s.pulumi(setAllArgs("anywhere-berlin", hostSettings([hostEntry(beta)])));
+            const refused = await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"], { expectFailure: true });
+            expect(/this host is registered to another cluster, ecs-anywhere-anywhere \(as mi-[0-9a-f]{17}\)/.test(refused.output) && refused.output.includes("reregister true"), `the install was not refused naming the other cluster and the fix:\n${tail(refused.output, 30)}`);
+            await s.pulumi(["config", "set", "-s", "anywhere-berlin", "ecs-anywhere:reregister", "true"]);
+            const runs = beta.installerRuns().length;
+            await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"]);
+            expect(beta.installerRuns().length === runs + 1, `the installer ran ${beta.installerRuns().length - runs} times on beta, expected once`);
+            const berlin = await s.outputs("anywhere-berlin");
+            const ids = (berlin.hosts as Ids)[beta.name];
+            expect(ids?.containerInstanceArn.includes("container-instance/ecs-anywhere-anywhere-berlin/") && activationOf(w.bed, ids.managedInstanceId) === berlin.activationId, `beta is not registered to berlin's cluster with its activation: ${JSON.stringify(ids)}`);
+            w.berlin = berlin.hosts as Ids;
+        },
+        ["anywhere-berlin"],
+    ),
+
     // --- taking it down -------------------------------------------------------------------------
     step<World>(
-        "a host removed from the config is deregistered: ECS, then SSM, then the host; the other untouched",
+        "a host removed from the config is deregistered: ECS, then SSM, then the host's clean-up, which leaves the registration it has now (berlin's) alone; the other untouched",
         async ({ s, alpha, beta, site }) => {
             const ids = (site.hosts as Ids)[beta.name];
             await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[1]"]);
@@ -625,7 +646,9 @@ const story = [
             expect(hostStep(up.steps, "delete", beta.name, "cleanup") !== undefined, "beta's clean-up did not finish");
             const deregistrations = deregistrationsIn(up.calls);
             expect(deregistrations.length === 2, `expected exactly beta's two deregistrations, got ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
-            expect(registrationLeft(beta).length === 0, `beta still has ${registrationLeft(beta).join(", ")}`);
+            // beta is berlin's now: this stack's clean-up leaves that registration alone, naming it.
+            expect(/this host is registered to cluster ecs-anywhere-anywhere-berlin as mi-[0-9a-f]{17}, not the registration this stack made \(cluster ecs-anywhere-anywhere\): left as it is/.test(up.output), `beta's clean-up did not leave berlin's registration alone with a warning:\n${tail(up.output, 30)}`);
+            expect(registrationLeft(beta).length === REGISTRATION_PATHS.length, `beta lost berlin's registration: it has only ${registrationLeft(beta).join(", ")}`);
             expect(registrationLeft(alpha).length === REGISTRATION_PATHS.length, "alpha lost its registration");
             expect(changedOn(up.steps, alpha.name).length === 0, `alpha was touched: ${describeSteps(changedOn(up.steps, alpha.name))}`);
         },
@@ -643,6 +666,12 @@ const story = [
         const cluster = destroy.steps.find((c) => c.phase === "start" && c.op === "delete" && c.type === "aws:ecs/cluster:Cluster");
         expect(cluster !== undefined && cluster.sequence > registrationDeleted.sequence, `the cluster's delete (${cluster?.sequence}) started before its instance was deregistered (${registrationDeleted.sequence})`);
         expect(registrationLeft(alpha).length === 0, `alpha still has ${registrationLeft(alpha).join(", ")}`);
+    }),
+
+    step<World>("pulumi destroy -s anywhere-berlin: beta, registered there, deregistered and cleaned", async ({ s, beta, berlin }) => {
+        const destroy = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"]);
+        expectDeregisteredInOrder(destroy, beta.name, berlin[beta.name]);
+        expect(registrationLeft(beta).length === 0, `beta still has ${registrationLeft(beta).join(", ")}`);
     }),
 
     step<World>("pulumi destroy -s region: nothing left alive in the stand-ins' records", async ({ s }) => {

@@ -40,8 +40,8 @@ deregister_host() {
         return 0
     fi
     if ! registration_is_ours "$cluster" "$instance"; then
+        # The sealing key and the record go with that registration: the stack that has it still needs them.
         warn "this host is registered to cluster ${cluster:-(none)} as ${instance:-(no managed instance)}, not the registration this stack made (cluster $CLUSTER): left as it is; deregister it from the stack or by the hand that registered it"
-        rm -rf "$SEAL_DIR"
         return 0
     fi
     clear_registration
