@@ -101,6 +101,11 @@ export function accessKeyOf(request: http.IncomingMessage): string | undefined {
 
 const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c);
 
+/** An ECS ContainerInstance as the API answers it: `fields` over an idle external instance's. */
+function containerInstanceOf(arn: string, fields: Record<string, unknown>): Record<string, unknown> {
+    return { containerInstanceArn: arn, runningTasksCount: 0, pendingTasksCount: 0, registeredResources: [], remainingResources: [], attachments: [], tags: [], ...fields };
+}
+
 /** What the services remember between calls. */
 class ApiState {
     private readonly gone = new Set<string>();
@@ -233,26 +238,18 @@ class ApiState {
             urn: "",
             outputs: { cluster, ec2InstanceId: managedInstance ?? "", registered: new Date().toISOString() },
         });
-        const now = Date.now() / 1000;
         return {
             id: arn,
             body: {
-                containerInstance: {
-                    containerInstanceArn: arn,
+                containerInstance: containerInstanceOf(arn, {
                     ec2InstanceId: managedInstance,
                     version: 1,
                     versionInfo: input.versionInfo ?? {},
                     status: "ACTIVE",
                     agentConnected: true,
-                    runningTasksCount: 0,
-                    pendingTasksCount: 0,
-                    registeredResources: [],
-                    remainingResources: [],
                     attributes: input.attributes ?? [],
-                    registeredAt: now,
-                    attachments: [],
-                    tags: [],
-                },
+                    registeredAt: Date.now() / 1000,
+                }),
             },
         };
     }
@@ -279,28 +276,22 @@ class ApiState {
         const key = `ecs:${region}:${clusterName}:${instanceId}`;
         if (this.gone.has(key)) throw new ApiError("InvalidParameterException", "Container instance not found.");
         this.gone.add(key);
-        new RecordStore("ecs-api", this.stateDir).remove(`containerInstance#${arn}`);
-        const now = Date.now() / 1000;
+        const store = new RecordStore("ecs-api", this.stateDir);
+        const recorded = store.get(`containerInstance#${arn}`)?.outputs?.ec2InstanceId;
+        store.remove(`containerInstance#${arn}`);
         return {
             id: arn,
             body: {
-                containerInstance: {
-                    containerInstanceArn: arn,
-                    ec2InstanceId: `mi-${crypto.createHash("sha256").update(instanceId).digest("hex").slice(0, 17)}`,
+                containerInstance: containerInstanceOf(arn, {
+                    ec2InstanceId: typeof recorded === "string" && recorded !== "" ? recorded : `mi-${crypto.createHash("sha256").update(instanceId).digest("hex").slice(0, 17)}`,
                     version: 3,
                     versionInfo: { agentVersion: "1.89.0", agentHash: "0bd4e5a4", dockerVersion: "DockerVersion: 25.0.8" },
                     status: "INACTIVE",
                     statusReason: input.force === true ? "Instance deregistration forced by the user." : "Instance deregistered by the user.",
                     agentConnected: false,
-                    runningTasksCount: 0,
-                    pendingTasksCount: 0,
-                    registeredResources: [],
-                    remainingResources: [],
                     attributes: [{ name: "ecs.capability.external" }],
-                    registeredAt: now - 3600,
-                    attachments: [],
-                    tags: [],
-                },
+                    registeredAt: Date.now() / 1000 - 3600,
+                }),
             },
         };
     }
