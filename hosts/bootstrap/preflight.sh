@@ -84,7 +84,8 @@ check_disk() {
 check_endpoints_and_clock() {
     local url headers date_header remote now skew
     for url in "$SSM_ENDPOINT" "$ECS_ENDPOINT"; do
-        if ! headers="$(curl -sS -I --connect-timeout 5 --max-time 10 "$url" 2>&1)"; then
+        # HTTPS only, redirects too (the endpoints are https:// by the config's rule).
+        if ! headers="$(curl --proto '=https' --proto-redir '=https' -sS -I --connect-timeout 5 --max-time 10 "$url" 2>&1)"; then
             fatal "cannot reach $url: ${headers##*$'\n'}" "allow outbound HTTPS (port 443) from this host to $url, directly or through a proxy (HTTPS_PROXY)"
         fi
         info "reached $url"
