@@ -12,6 +12,7 @@ export const ANYWHERE_ALLOWED_TYPES: readonly string[] = [
     "aws:ecs/service:Service",
     "aws:ecs/taskDefinition:TaskDefinition",
     "aws:iam/role:Role",
+    "aws:iam/rolePolicy:RolePolicy",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:ssm/activation:Activation",
     "command:remote:Command",
@@ -20,22 +21,28 @@ export const ANYWHERE_ALLOWED_TYPES: readonly string[] = [
 ];
 
 /**
- * The hosts' registration (infra/anywhere/deregister.ts, `HostRegistration`). A dynamic resource runs
- * code of its own and the program picks its type name, so it is also held to the registration's inputs.
+ * The program's own dynamic resources: the hosts' registration (infra/anywhere/deregister.ts,
+ * `HostRegistration`) and the activation code sealed to a host (infra/anywhere/seal.ts,
+ * `SealedActivationCode`). A dynamic resource runs code of its own and the program picks its type
+ * name, so each is also held to its inputs: the type name alone proves nothing.
  */
-export const REGISTRATION_TYPE = "pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration";
-// `aws`: the stack's AWS settings (profile, roles) its delete deregisters the host with; no data.
-export const REGISTRATION_INPUTS: readonly string[] = ["region", "cluster", "containerInstanceArn", "managedInstanceId", "aws"];
+export const DYNAMIC_RESOURCES: Readonly<Record<string, { readonly what: string; readonly inputs: readonly string[] }>> = {
+    // `aws`: the stack's AWS settings (profile, roles) its delete deregisters the host with; no data.
+    "pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration": { what: "the hosts' registration", inputs: ["region", "cluster", "containerInstanceArn", "managedInstanceId", "aws"] },
+    // The host's public key, the activation's id and (secret) code; `sealed` is its output.
+    "pulumi-nodejs:dynamic/ecs-anywhere:SealedActivationCode": { what: "the activation code sealed to a host", inputs: ["publicKey", "activationId", "activationCode", "sealed"] },
+};
 
 /** Why a resource of this type and these inputs may not be in an anywhere stack, or undefined if it may. */
 export function anywhereRefusal(type: string, props: Record<string, unknown>): string | undefined {
     if (ANYWHERE_ALLOWED_TYPES.includes(type)) return undefined;
     // Providers and this project's components create nothing themselves; their resources are checked one by one.
     if (type.startsWith("pulumi:providers:") || type.startsWith("ecs-anywhere:")) return undefined;
-    if (type === REGISTRATION_TYPE) {
-        const extra = Object.keys(props).filter((key) => !key.startsWith("__") && !REGISTRATION_INPUTS.includes(key));
+    const dynamic = DYNAMIC_RESOURCES[type];
+    if (dynamic) {
+        const extra = Object.keys(props).filter((key) => !key.startsWith("__") && !dynamic.inputs.includes(key));
         if (extra.length === 0) return undefined;
-        return `a dynamic resource with inputs ${extra.map((k) => `\`${k}\``).join(", ")} is not the hosts' registration: it runs code of its own; the registration takes ${REGISTRATION_INPUTS.join(", ")} only`;
+        return `a dynamic resource with inputs ${extra.map((k) => `\`${k}\``).join(", ")} is not ${dynamic.what}: it runs code of its own; ${dynamic.what} takes ${dynamic.inputs.join(", ")} only`;
     }
     return `\`${type}\` is not on the list of what an anywhere stack creates: add a type to ANYWHERE_ALLOWED_TYPES (policy/anywhere.ts) only once it is known to keep the data on the hosts`;
 }
@@ -44,9 +51,9 @@ export function anywhereAllowedResourceTypes(kind: StackKind | undefined): Resou
     return {
         name: "anywhere-allowed-resource-types",
         description:
-            "An anywhere stack creates only what a site needs: the ECS cluster, task definition and service, IAM roles and " +
-            "their policy attachments, the SSM activation, the remote commands that set the hosts up and the hosts' " +
-            "registration (plus Pulumi's stack, stack reference, providers and this project's components). Anything else " +
+            "An anywhere stack creates only what a site needs: the ECS cluster, task definition and service, IAM roles, " +
+            "their policies and attachments, the SSM activation, the remote commands that set the hosts up, the activation " +
+            "code sealed to each host and the hosts' registration (plus Pulumi's stack, stack reference, providers and this project's components). Anything else " +
             "is refused until it has been checked to keep the data on the hosts.",
         enforcementLevel: "mandatory",
         validateResource: (args, reportViolation) => {

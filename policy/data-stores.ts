@@ -107,13 +107,13 @@ export function isDataStoreType(type: string): boolean {
     return DATA_STORE_MODULES.includes(typeModule(type)) || DATA_STORE_TYPES.includes(type);
 }
 
-/** An IAM-style pattern (`*` any run, `?` one character) as a whole-string, case-insensitive RegExp. */
-export function iamPattern(pattern: string): RegExp {
+/** An IAM-style pattern (`*` any run, `?` one character) as a whole-string RegExp; case-insensitive (actions) unless `caseSensitive` (resources). */
+export function iamPattern(pattern: string, caseSensitive = false): RegExp {
     const body = pattern
         .split("")
         .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
         .join("");
-    return new RegExp(`^${body}$`, "i");
+    return new RegExp(`^${body}$`, caseSensitive ? "" : "i");
 }
 
 /**

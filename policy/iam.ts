@@ -1,11 +1,15 @@
 /** IAM policy documents as the pack reads them: who may assume a role, and what a policy allows. */
 import { dataStoreReach } from "./data-stores";
 
-interface Statement {
+export interface Statement {
+    readonly Sid?: unknown;
     readonly Effect?: unknown;
     readonly Action?: unknown;
     readonly NotAction?: unknown;
+    readonly Resource?: unknown;
+    readonly NotResource?: unknown;
     readonly Principal?: unknown;
+    readonly Condition?: unknown;
 }
 
 /** A JSON string or an object, as `aws.iam.Role` and `aws.iam.RolePolicy` accept; undefined if it is neither. */
@@ -22,13 +26,13 @@ export function parseDocument(value: unknown): { Statement?: unknown } | undefin
     return typeof value === "object" && value !== null ? value : undefined;
 }
 
-const list = (value: unknown): unknown[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]);
+export const list = (value: unknown): unknown[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]);
 
-function statements(document: { Statement?: unknown }): Statement[] {
+export function statements(document: { Statement?: unknown }): Statement[] {
     return list(document.Statement).filter((s): s is Statement => typeof s === "object" && s !== null);
 }
 
-const allows = (s: Statement) => String(s.Effect ?? "Allow").toLowerCase() !== "deny";
+export const allows = (s: Statement) => String(s.Effect ?? "Allow").toLowerCase() !== "deny";
 
 /** The AWS services a trust policy lets assume the role (`ecs-tasks.amazonaws.com`, `ssm.amazonaws.com`). */
 export function trustedServices(assumeRolePolicy: unknown): string[] {

@@ -1,8 +1,10 @@
 /** The pack's rules, all mandatory, in the order docs/residency.md lists them. */
 import type { Policies } from "@pulumi/policy";
+import { activationBounded } from "./activation";
 import { anywhereAllowedResourceTypes, anywhereNoAwsDataStores } from "./anywhere";
 import { externalTaskFileNamesHiddenInLogs, externalTaskHostVolumesOnly, externalTaskNoDataStoreReferences } from "./external-task";
 import { efsEncryptedAtRest, efsEncryptedInTransit, logGroupsExpire, queuesEncryptedAtRest, securityGroupsClosedToNetworks } from "./region";
+import { hostsRoleLeastPrivilege, hostsRoleNoParameterStore, hostsRoleTrustBound } from "./hosts-role";
 import { workerRolesNoDataStoreAccess } from "./roles";
 import type { StackKind } from "./stack";
 
@@ -17,6 +19,10 @@ export function residencyPolicies(kind: StackKind | undefined): Policies {
         externalTaskFileNamesHiddenInLogs(kind),
         externalTaskNoDataStoreReferences(kind),
         workerRolesNoDataStoreAccess(),
+        hostsRoleLeastPrivilege(),
+        hostsRoleNoParameterStore(),
+        hostsRoleTrustBound(),
+        activationBounded(),
         queuesEncryptedAtRest(),
         efsEncryptedAtRest(),
         efsEncryptedInTransit(),

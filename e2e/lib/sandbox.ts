@@ -128,6 +128,10 @@ export function siteSettings(dataDir: string): [string, string][] {
     return [
         ["ecs-anywhere:dataDir", dataDir],
         ["ecs-anywhere:verifyTimeoutSeconds", "30"],
+        // An activation window of 11 days: the default's is one day, so a run that crossed midnight
+        // UTC would see a new activation between an up and the preview after it. Defaults: infra tests.
+        ["ecs-anywhere:activationExpiryDays", "14"],
+        ["ecs-anywhere:activationRenewDays", "3"],
     ];
 }
 

@@ -29,6 +29,12 @@
  * DescribeInstanceInformation and DescribeContainerInstances would answer can be read there; the
  * deregistrations remove them. Without a state folder nothing is recorded and no activation is known.
  *
+ * Calls made with keys issued for a role (AssumeRole, or `ApiState.roleSession` for the stand-in
+ * agents) are checked against that role's policies as the aws stand-in recorded them
+ * (iam-evaluator.ts): a call the role does not allow is refused as AWS refuses it,
+ * `AccessDeniedException` naming the action and resource. A role the aws stand-in has no record of
+ * (an operator's role defined outside the stacks) is not checked.
+ *
  * Any instance not recorded is taken to be registered until it is deregistered once; deregistering it again
  * fails as AWS does (ECS `InvalidParameterException` "Container instance not found.", SSM
  * `InvalidInstanceId`), and so does an id of the wrong shape (SSM `ValidationException`). With
@@ -47,6 +53,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { logCall } from "./call-log";
+import { accessDeniedMessage, authorizeRoleCall, findRole, type RequestContext } from "./iam-evaluator";
 import { HISTORY_PREFIX, RecordStore } from "./records";
 
 export const ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
@@ -92,6 +99,52 @@ export interface Caller {
     readonly account: string;
     readonly arn: string;
     readonly userId: string;
+    /** The role the keys were issued for (an assumed-role session), if any. */
+    readonly roleArn?: string;
+}
+
+/** Keys of a role session, as STS hands them out. */
+export interface SessionCredentials {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken: string;
+    readonly expiration: string;
+}
+
+/** The cluster's ARN from a request's `cluster` (a name, an ARN, or unset: `default`). */
+function clusterArnOf(cluster: unknown, region: string): string {
+    const value = typeof cluster === "string" && cluster !== "" ? cluster : "default";
+    return value.startsWith("arn:") ? value : `arn:aws:ecs:${region}:${ACCOUNT_ID}:cluster/${value}`;
+}
+
+/**
+ * What IAM checks an ECS or SSM call against (the Service Authorization Reference's resource type for
+ * the action; `*` for one that takes none) and the condition keys it sets. For the stand-in agents
+ * too: ecs:Poll and ecs:StartTelemetrySession (the agent's websocket channels) check the container
+ * instance with `ecs:cluster`.
+ */
+export function iamTargetOf(service: "ecs" | "ssm", action: string, input: Record<string, unknown>, region: string): { resource: string; context: RequestContext } {
+    if (service === "ssm") {
+        const id = input.InstanceId;
+        return typeof id === "string" && MANAGED_INSTANCE_ID.test(id) ? { resource: `arn:aws:ssm:${region}:${ACCOUNT_ID}:managed-instance/${id}`, context: {} } : { resource: "*", context: {} };
+    }
+    const cluster = clusterArnOf(input.cluster, region);
+    switch (action) {
+        case "RegisterContainerInstance":
+        case "DeregisterContainerInstance":
+        case "SubmitTaskStateChange":
+        case "SubmitContainerStateChange":
+        case "SubmitAttachmentStateChanges":
+            return { resource: cluster, context: {} };
+        case "Poll":
+        case "StartTelemetrySession": {
+            const instance = String(input.containerInstance ?? "");
+            const arn = instance.startsWith("arn:") ? instance : `arn:aws:ecs:${region}:${ACCOUNT_ID}:container-instance/${cluster.split("/").pop()}/${instance}`;
+            return { resource: arn, context: { "ecs:cluster": cluster } };
+        }
+        default:
+            return { resource: "*", context: {} };
+    }
 }
 
 /** The access key id of a SigV4-signed request (`Authorization: AWS4-HMAC-SHA256 Credential=<key>/...`), if any. */
@@ -136,30 +189,57 @@ class ApiState {
         return `<GetCallerIdentityResult><Arn>${escapeXml(caller.arn)}</Arn><UserId>${escapeXml(caller.userId)}</UserId><Account>${caller.account}</Account></GetCallerIdentityResult>`;
     }
 
+    /**
+     * Keys for a session of `roleArn` named `sessionName`, acting as that role from now on: what
+     * AssumeRole hands out, and what the stand-in SSM gives a managed instance for its activation's role.
+     */
+    roleSession(roleArn: string, sessionName: string, durationSeconds = 3600): { credentials: SessionCredentials; caller: Caller } {
+        const match = ROLE_ARN.exec(roleArn);
+        if (!match) throw new ApiError("ValidationError", `${roleArn === "" ? "RoleArn is required" : `${roleArn} is invalid`}`);
+        const [, account, roleName] = match;
+        const random = (bytes: number) => crypto.randomBytes(bytes).toString("hex").toUpperCase();
+        const accessKeyId = `ASIA${random(8)}`;
+        const roleId = `AROA${crypto.createHash("sha256").update(roleArn).digest("hex").toUpperCase().slice(0, 17)}`;
+        const caller: Caller = { account, arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`, userId: `${roleId}:${sessionName}`, roleArn };
+        this.sessions.set(accessKeyId, caller);
+        const credentials = {
+            accessKeyId,
+            secretAccessKey: crypto.randomBytes(30).toString("base64"),
+            sessionToken: crypto.randomBytes(96).toString("base64"),
+            expiration: new Date(Date.now() + durationSeconds * 1000).toISOString(),
+        };
+        return { credentials, caller };
+    }
+
+    /**
+     * Refuses, as AWS does, a call made with a role's keys that the role's recorded policies do not
+     * allow. Keys of no role, or of a role the aws stand-in has no record of, are not checked.
+     */
+    authorize(caller: Caller, service: "ecs" | "ssm", action: string, input: Record<string, unknown>): void {
+        if (caller.roleArn === undefined || !this.stateDir) return;
+        const records = new RecordStore("aws", this.stateDir).all();
+        if (!findRole(records, caller.roleArn)) return;
+        const { resource, context } = iamTargetOf(service, action, input, this.regionOf(typeof input.cluster === "string" ? input.cluster : ""));
+        const decision = authorizeRoleCall(records, caller.roleArn, `${service}:${action}`, resource, context);
+        if (!decision.allowed) throw new ApiError("AccessDeniedException", accessDeniedMessage(caller.arn, `${service}:${action}`, resource, decision));
+    }
+
     assumeRole(input: URLSearchParams): { xml: string; id: string } {
         const roleArn = input.get("RoleArn") ?? "";
         const sessionName = input.get("RoleSessionName") ?? "";
-        const match = ROLE_ARN.exec(roleArn);
-        if (!match) throw new ApiError("ValidationError", `${roleArn === "" ? "RoleArn is required" : `${roleArn} is invalid`}`);
         if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) throw new ApiError("ValidationError", "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*");
         const duration = Number(input.get("DurationSeconds") ?? 3600);
         if (!Number.isInteger(duration) || duration < 900 || duration > 43_200) {
             throw new ApiError("ValidationError", `1 validation error detected: Value '${input.get("DurationSeconds")}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
         }
-        const [, account, roleName] = match;
-        const random = (bytes: number) => crypto.randomBytes(bytes).toString("hex").toUpperCase();
-        const accessKeyId = `ASIA${random(8)}`;
-        const roleId = `AROA${crypto.createHash("sha256").update(roleArn).digest("hex").toUpperCase().slice(0, 17)}`;
-        const assumed: Caller = { account, arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`, userId: `${roleId}:${sessionName}` };
-        this.sessions.set(accessKeyId, assumed);
-        const expiration = new Date(Date.now() + duration * 1000).toISOString();
+        const { credentials, caller: assumed } = this.roleSession(roleArn, sessionName, duration);
         const source = input.get("SourceIdentity");
         const xml =
             "<AssumeRoleResult>" +
             (source ? `<SourceIdentity>${escapeXml(source)}</SourceIdentity>` : "") +
             `<AssumedRoleUser><AssumedRoleId>${escapeXml(assumed.userId)}</AssumedRoleId><Arn>${escapeXml(assumed.arn)}</Arn></AssumedRoleUser>` +
-            `<Credentials><AccessKeyId>${accessKeyId}</AccessKeyId><SecretAccessKey>${crypto.randomBytes(30).toString("base64")}</SecretAccessKey>` +
-            `<SessionToken>${crypto.randomBytes(96).toString("base64")}</SessionToken><Expiration>${expiration}</Expiration></Credentials>` +
+            `<Credentials><AccessKeyId>${credentials.accessKeyId}</AccessKeyId><SecretAccessKey>${credentials.secretAccessKey}</SecretAccessKey>` +
+            `<SessionToken>${credentials.sessionToken}</SessionToken><Expiration>${credentials.expiration}</Expiration></Credentials>` +
             `<PackedPolicySize>${input.get("Policy") ? 6 : 0}</PackedPolicySize></AssumeRoleResult>`;
         return { xml, id: assumed.arn };
     }
@@ -407,6 +487,7 @@ function handler(state: ApiState): http.RequestListener {
                 }
                 let handled: Handled;
                 const caller = state.callerOf(accessKeyOf(request));
+                if (service !== undefined) state.authorize(caller, service, action, input);
                 if (service === "ecs" && action === "DeregisterContainerInstance") handled = state.deregisterContainerInstance(caller, input);
                 else if (service === "ecs" && action === "RegisterContainerInstance") handled = state.registerContainerInstance(caller, accessKeyOf(request), input);
                 else if (service === "ssm" && action === "RegisterManagedInstance") handled = state.registerManagedInstance(input);

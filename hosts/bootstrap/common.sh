@@ -146,3 +146,12 @@ clear_registration() {
     rmdir /etc/ecs /var/lib/ecs 2>/dev/null || true
     info "cleared the ECS and SSM registration on this host"
 }
+
+# The data folder is the worker's to write (it is mounted read-write into the worker): a link in it
+# may be the worker's doing, and a step run as root never follows one. refuse_data_link PATH stops,
+# naming the link, if PATH is one.
+refuse_data_link() {
+    [ -L "$1" ] || return 0
+    fatal "$1 is a symbolic link (to $(printf '%q' "$(readlink -- "$1")")); root follows no link inside the data folder, which the worker can write to" \
+        "find out who made it, remove the link itself (rm $1, not rm -r) and run pulumi up again: the data step makes the folder"
+}

@@ -10,7 +10,8 @@
 #   standard input   line 1: the SSM activation code (required; a secret: never put it in the
 #                    environment or on a command line you type), either as it is or, as the
 #                    Pulumi program sends it, `sealed:<base64>`: encrypted to this host's sealing
-#                    key (seal.sh); line 2: the activation id, unless ACTIVATION_ID is set
+#                    key (seal.sh), which is removed once the install succeeded (the host is
+#                    registered, now or before); line 2: the activation id, unless ACTIVATION_ID is set
 #   ACTIVATION_ID    SSM activation id (required here or on line 2 of standard input)
 #   INSTALLER_URL    where to fetch the installer, https:// only (default: release v1.105.0 at
 #                    https://raw.githubusercontent.com/aws/amazon-ecs-agent/v1.105.0/scripts/ecs-anywhere-install.sh)
@@ -50,12 +51,17 @@ ECS_ENDPOINT="${ECS_ENDPOINT:-}"
 ACTIVATION_CODE=""
 WORK_DIR=""
 
+SEALED=false
+
 cleanup() {
+    local status=$?
     if [ -n "$WORK_DIR" ]; then
         # The installer's gpg keyring lived there: its agent goes with it.
         if have gpgconf && [ -d "$WORK_DIR/gnupg" ]; then gpgconf --homedir "$WORK_DIR/gnupg" --kill all >/dev/null 2>&1 || true; fi
         rm -rf "$WORK_DIR"
     fi
+    # The sealing key serves one sealed code: gone once the host is registered (a failure keeps it for a retry).
+    if [ "$status" -eq 0 ] && [ "$SEALED" = true ]; then rm -f "$SEAL_KEY"; fi
 }
 trap cleanup EXIT
 
@@ -77,7 +83,13 @@ read_activation_code() {
         "pipe the code in: pulumi stack output activationCode --show-secrets | sudo ... bash install.sh"
     if [ -z "$ACTIVATION_ID" ]; then IFS= read -r ACTIVATION_ID || true; fi
     [ -n "$ACTIVATION_ID" ] || fatal "no activation id (ACTIVATION_ID or line 2 of standard input)" "pass the SSM activation id (pulumi stack output activationId)"
-    case "$ACTIVATION_CODE" in sealed:*) open_sealed_code "${ACTIVATION_CODE#sealed:}" ;; esac
+    case "$ACTIVATION_CODE" in
+        sealed:*)
+            SEALED=true
+            # Install run again after the key was used (another setting changed): nothing to open.
+            if [ ! -e "$SEAL_KEY" ] && registered_to_cluster; then ACTIVATION_CODE=""; else open_sealed_code "${ACTIVATION_CODE#sealed:}"; fi
+            ;;
+    esac
 }
 
 # Decrypts the code sealed to this host's key (seal.sh) into ACTIVATION_CODE, through a pipe: the
@@ -95,12 +107,15 @@ mark_registration() {
     (umask 077 && mkdir -p "$SEAL_DIR" && printf 'cluster=%s\nmanaged-instance=%s\n' "$CLUSTER" "$(registered_instance)" >"$REGISTRATION_MARKER")
 }
 
+# Registered with SSM (a vault key with an instance id), and the ECS agent set up for CLUSTER.
+registered_to_cluster() { [ -n "$(registered_instance)" ] && [ "$(configured_cluster)" = "$CLUSTER" ]; }
+
 # Decides from the files a registration leaves whether there is anything to do.
 check_existing_registration() {
     local current instance
     current="$(configured_cluster)"
     instance="$(registered_instance)"
-    if [ -n "$instance" ] && [ "$current" = "$CLUSTER" ]; then
+    if registered_to_cluster; then
         info "already registered to cluster $CLUSTER as $instance: nothing to do"
         mark_registration
         report_registration

@@ -4,7 +4,8 @@
 #
 # Reads:
 #   REGION          AWS region the host registers in (required)
-#   DATA_DIR        data folder that must exist and be writable (default: /data)
+#   DATA_DIR        data folder that must exist, be writable and hold no link where the worker's
+#                   folders go (default: /data)
 #   HOST_NAME       name used in messages (default: hostname)
 #   SSM_ENDPOINT    SSM endpoint to reach (default: https://ssm.$REGION.amazonaws.com)
 #   ECS_ENDPOINT    ECS endpoint to reach (default: https://ecs.$REGION.amazonaws.com)
@@ -132,11 +133,13 @@ check_openssl() {
 check_data_dir() {
     [ -d "$DATA_DIR" ] || fatal "the data folder $DATA_DIR does not exist" \
         "create it (mkdir -p $DATA_DIR), mount the data disk there, or set the stack's dataDir to the folder that holds the data"
-    local probe="$DATA_DIR/.ecs-anywhere-preflight.$$"
-    if ! (: >"$probe") 2>/dev/null; then
-        fatal "the data folder $DATA_DIR is not writable" "remount it read-write or fix its permissions (the worker runs as uid 10001)"
+    local folder probe
+    for folder in sourcefolder destinationfolder; do refuse_data_link "${DATA_DIR%/}/$folder"; done
+    # A new file of a random name (mktemp: O_EXCL, so never through a link planted in the data folder).
+    if ! probe="$(mktemp -p "$DATA_DIR" .ecs-anywhere-preflight.XXXXXXXXXX 2>/dev/null)"; then
+        fatal "the data folder $DATA_DIR is not writable" "remount it read-write or fix its permissions (root makes the worker's folders in it)"
     fi
-    rm -f "$probe"
+    rm -f -- "$probe"
     info "data folder $DATA_DIR is present and writable"
 }
 

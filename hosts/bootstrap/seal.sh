@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Step 1b of the host lifecycle, before install: this host's sealing key. The Pulumi program
-# encrypts the activation code to it (RSA-OAEP with SHA-256) before handing it to the command
-# provider, so the code is in plain text nowhere between Pulumi and this host: not in the
+# Step 1b of the host lifecycle, before install: a fresh sealing key for this host. The Pulumi
+# program encrypts the activation code to it (RSA-OAEP with SHA-256) before handing it to the
+# command provider, so the code is in plain text nowhere between Pulumi and this host: not in the
 # provider's inputs, not in the provider's or the engine's verbose logs. Only this host opens it
-# (install.sh). Run again at every new activation; the key is made once and kept until the host
-# is cleaned (deregister.sh).
+# (install.sh), and install removes the key once it has used it. Run at every new activation; each
+# run makes a new key (one key per sealed code), replacing any left from before.
 #
 # Reads:
 #   HOST_NAME   name used in messages (default: hostname)
@@ -18,10 +18,6 @@ fi
 make_seal_key() {
     require_root
     require_openssl
-    if [ -s "$SEAL_KEY" ] && openssl pkey -in "$SEAL_KEY" -noout 2>/dev/null; then
-        info "sealing key present ($SEAL_KEY)"
-        return 0
-    fi
     (
         umask 077
         mkdir -p "$SEAL_DIR"
@@ -29,7 +25,7 @@ make_seal_key() {
             fatal "openssl could not make a key in $SEAL_DIR" "check that $SEAL_DIR is writable and openssl works (openssl version)"
         mv "$SEAL_KEY.partial" "$SEAL_KEY"
     )
-    info "made this host's sealing key ($SEAL_KEY, readable by root only)"
+    info "made a fresh sealing key for this activation ($SEAL_KEY, readable by root only; install removes it once used)"
 }
 
 print_public_key() {

@@ -7,13 +7,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hostCommands, installedAs, installInput, parseSealKey, parseVerifyOutput, verifyCommand, type HostStepSettings } from "../../infra/anywhere/host-commands";
-import { DEFAULT_ECS_VERSION, DEFAULT_INSTALLER_SHA256, DEFAULT_INSTALLER_URL } from "../../infra/anywhere/config";
 import { sealActivationCode } from "../../infra/anywhere/seal";
 import { remoteScriptCommand } from "../../infra/anywhere/remote-script";
+import { TEST_CLUSTER, TEST_REGION, testBedSettings } from "./step-settings";
 import { TestBed, testBedUnavailable, type TestHost } from "./testbed";
 
-const REGION = "eu-west-1";
-const CLUSTER = "ecs-anywhere-anywhere";
+const REGION = TEST_REGION;
+const CLUSTER = TEST_CLUSTER;
 const ACTIVATION_ID = "0f3c2b1a-1111-2222-3333-444455556666";
 const ACTIVATION_CODE = "Secret+Code/1234567890abcdefghij";
 const OTHER_CLUSTER = "someone-elses-cluster";
@@ -42,21 +42,8 @@ describe("host lifecycle over SSH", function () {
         await bed?.cleanUp();
     });
 
-    /** The host's steps exactly as the Pulumi program builds them, pointed at the test bed's stand-ins. */
-    function settingsFor(host: TestHost, extra: Partial<HostStepSettings> = {}): HostStepSettings {
-        return {
-            hostName: host.name,
-            region: REGION,
-            cluster: CLUSTER,
-            dataDir: host.dataDir,
-            installerUrl: DEFAULT_INSTALLER_URL,
-            installerSha256: DEFAULT_INSTALLER_SHA256,
-            ecsVersion: DEFAULT_ECS_VERSION,
-            reregister: false,
-            verifyTimeoutSeconds: 10,
-            ...extra,
-        };
-    }
+    /** The host's steps exactly as the Pulumi program builds them, with its defaults (the test bed serves their names). */
+    const settingsFor = testBedSettings;
 
     function commandsFor(host: TestHost, extra: Partial<HostStepSettings> = {}) {
         return hostCommands(settingsFor(host, extra));
@@ -158,22 +145,6 @@ describe("host lifecycle over SSH", function () {
         assert.ok(await installed(second, "amazon-ecs-init"), "the agent package is still there");
         const agent = await second.ssh("curl -fsS --max-time 2 http://localhost:51678/v1/metadata");
         assert.equal(agent.status, 0, "the agent still answers");
-    });
-
-    it("seals the code to a key the host makes once and keeps (root only); a code sealed to another key, or after the key is gone, is refused naming the fix", async () => {
-        const first = await fresh.ssh(commandsFor(fresh).seal);
-        const again = await fresh.ssh(commandsFor(fresh).seal);
-        assert.equal(parseSealKey(fresh.name, again.stdout), parseSealKey(fresh.name, first.stdout), "the key changed between runs");
-        assert.match(again.stderr, /sealing key present/);
-        const stats = fs.statSync(fresh.hostPath("/var/lib/ecs-anywhere/seal-key.pem"));
-        assert.deepEqual([stats.uid, stats.mode & 0o777], [0, 0o600]);
-        // beta's key is not alpha's: alpha cannot open what was sealed to beta.
-        const toSecond = installInput(sealActivationCode(parseSealKey(second.name, (await second.ssh(commandsFor(second).seal)).stdout), ACTIVATION_CODE), ACTIVATION_ID);
-        const refused = await fresh.ssh(commandsFor(fresh).install, { stdin: toSecond });
-        assert.equal(refused.status, 1);
-        assert.match(refused.stderr, /\[alpha\] ecs-anywhere-install: error: the sealed activation code does not open with this host's sealing key/);
-        assert.match(refused.stderr, /fix: seal the code to this host again: pulumi up --replace with the URN of its -seal step/);
-        assert.ok(!refused.stderr.includes(ACTIVATION_CODE));
     });
 
     it("deregisters: agent stopped, packages, state and sealing key gone, and a second run is fine", async () => {

@@ -22,14 +22,11 @@ export function activationWindow(now: Date, expiryDays: number, renewDays: numbe
 }
 
 /**
- * Registrations one activation allows: the hosts plus headroom, rounded up to the next step of
- * 1, 2, 4, 8, ... (at most SSM's 1000). A change of the limit makes a new activation, and a new
- * activation re-runs the (idempotent) install on every host, so the limit grows in steps: adding
- * or removing a host changes it only when the count crosses a step, not on every change.
+ * Registrations one activation allows: the configured hosts plus the spare ones asked for
+ * (`activationHeadroom`, default none), at least 1 and at most SSM's 1000. Exact, so a leaked code
+ * registers no machine once the hosts have used it; a change of the count makes a new activation,
+ * which re-runs the (idempotent) install on every host.
  */
-export function registrationLimit(hosts: number, headroom: number): number {
-    const needed = Math.max(1, hosts + headroom);
-    let limit = 1;
-    while (limit < needed) limit *= 2;
-    return Math.min(1000, limit);
+export function registrationLimit(hosts: number, spare: number): number {
+    return Math.min(1000, Math.max(1, hosts + spare));
 }

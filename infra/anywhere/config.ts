@@ -41,12 +41,14 @@ export interface AnywhereConfig {
     readonly bastion?: BastionConfig;
     /** The hosts' data folder, mounted into the worker at /data. Default `/data`. */
     readonly dataDir: string;
-    /** Registrations the activation allows beyond the host count (hosts registered by hand). Default 2. */
+    /** Spare registrations the activation allows beyond the host count (hosts registered by hand). Default 0. */
     readonly activationHeadroom: number;
-    /** Days an activation is valid (SSM allows up to 30). Default 14. */
+    /** Days an activation is valid (SSM allows up to 30). Default `activationRenewDays` + 1, the shortest renewal allows. */
     readonly activationExpiryDays: number;
-    /** A new activation is made on `up` once fewer than this many days remain. Default 3. */
+    /** A new activation is made on `up` once fewer than this many days remain. Default 1. */
     readonly activationRenewDays: number;
+    /** Let Run Command and Session Manager reach the hosts (their role gets the ec2messages and ssmmessages channels). Default false. */
+    readonly ssmRemoteAccess: boolean;
     /** Where hosts fetch the installer (https:// only). Default AWS's release `INSTALLER_VERSION` on GitHub. */
     readonly installerUrl: string;
     /** Expected sha256 of the installer (`none`: not checked). Default the pinned release's; required with another `installerUrl`. */
@@ -77,6 +79,10 @@ export const DEFAULT_ECS_VERSION = "1.105.0-1";
 export const LATEST_INSTALLER_URL = "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh";
 /** SSM's limit on registrations per activation. */
 export const MAX_HOSTS_PER_ACTIVATION = 1000;
+/** SSM's longest activation. */
+export const MAX_ACTIVATION_DAYS = 30;
+/** The activation's defaults: no spare registration, renewed when less than a day is left (so it lives 2 days). */
+export const ACTIVATION_DEFAULTS = { spare: 0, renewDays: 1 } as const;
 
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
@@ -227,9 +233,12 @@ export function loadAnywhereConfig(
         throw new ConfigError(key("dataDir"), dataDir, "expected an absolute folder on the hosts, e.g. /data");
     }
 
-    const activationExpiryDays = wholeNumber(key("activationExpiryDays"), get("activationExpiryDays") ?? 14, 1, 30);
-    const activationRenewDays = wholeNumber(key("activationRenewDays"), get("activationRenewDays") ?? Math.min(3, activationExpiryDays - 1), 0, activationExpiryDays - 1);
-    const activationHeadroom = wholeNumber(key("activationHeadroom"), get("activationHeadroom") ?? 2, 0, MAX_HOSTS_PER_ACTIVATION - 1);
+    // The activation lives as short as its renewal allows: one day more than the days kept for registering by hand.
+    const rawExpiry = get("activationExpiryDays");
+    const expiryCap = rawExpiry === undefined ? MAX_ACTIVATION_DAYS : wholeNumber(key("activationExpiryDays"), rawExpiry, 1, MAX_ACTIVATION_DAYS);
+    const activationRenewDays = wholeNumber(key("activationRenewDays"), get("activationRenewDays") ?? Math.min(ACTIVATION_DEFAULTS.renewDays, expiryCap - 1), 0, expiryCap - 1);
+    const activationExpiryDays = rawExpiry === undefined ? activationRenewDays + 1 : expiryCap;
+    const activationHeadroom = wholeNumber(key("activationHeadroom"), get("activationHeadroom") ?? ACTIVATION_DEFAULTS.spare, 0, MAX_HOSTS_PER_ACTIVATION - 1);
 
     const installerUrl = matching(key("installerUrl"), get("installerUrl") ?? DEFAULT_INSTALLER_URL, /^https:\/\/[^\s/]+(\/\S*)?$/, `an https:// URL (the hosts fetch it over HTTPS only); the default is ${DEFAULT_INSTALLER_URL}`);
     const rawSha256 = get("installerSha256");
@@ -246,6 +255,7 @@ export function loadAnywhereConfig(
     const ssmEndpoint = endpointUrl("ssmEndpoint", "SSM");
     const ecsEndpoint = endpointUrl("ecsEndpoint", "ECS");
     const reregister = flag(key("reregister"), get("reregister"), false);
+    const ssmRemoteAccess = flag(key("ssmRemoteAccess"), get("ssmRemoteAccess"), false);
 
     return {
         regionStack,
@@ -262,6 +272,7 @@ export function loadAnywhereConfig(
         installerSha256,
         ecsVersion,
         reregister,
+        ssmRemoteAccess,
         desiredCount: wholeNumber(key("desiredCount"), get("desiredCount") ?? hosts.length, 0, MAX_HOSTS_PER_ACTIVATION),
         logFileNames: oneOf(key("logFileNames"), get("logFileNames") ?? "hash", ["plain", "hash", "off"] as const),
         verifyTimeoutSeconds: wholeNumber(key("verifyTimeoutSeconds"), get("verifyTimeoutSeconds") ?? 300, 10, 3600),

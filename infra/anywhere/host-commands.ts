@@ -25,7 +25,7 @@ export interface HostStepSettings {
 
 export interface HostCommands {
     readonly preflight: string;
-    /** Makes the host's sealing key once; prints `seal-key <base64>` as its last line. */
+    /** Makes a fresh sealing key (install removes it once used); prints `seal-key <base64>` as its last line. */
     readonly seal: string;
     /** Reads the activation code (line 1, as it is or sealed) and id (line 2) from standard input. */
     readonly install: string;

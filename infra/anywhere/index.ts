@@ -11,6 +11,7 @@ import { pulumiConfigReader, UserError, type ConfigReader } from "../config";
 import { workerContainerDefinition } from "../worker-task";
 import { activationWindow, registrationLimit } from "./activation";
 import { readAwsAccess } from "./aws-access";
+import { clusterScope, hostAgentsPolicy, instanceTrustPolicy } from "./instance-role";
 import { loadAnywhereConfig, type AnywhereConfig, type AnywhereContext } from "./config";
 import { ManagedHost, type HostLifecycleSettings, type SshAccess } from "./managed-host";
 import { shellQuote } from "./remote-script";
@@ -53,6 +54,15 @@ export function manualInstallCommand(installer: { url: string; sha256: string; e
         `curl --proto '=https' --proto-redir '=https' -fsSL -o ${file} ${shellQuote(installer.url)} && ${check}` +
         `sudo bash ${file} --region ${shellQuote(region)} --cluster ${shellQuote(cluster)} --ecs-version ${shellQuote(installer.ecsVersion)} ` +
         `--activation-id ${shellQuote(activationId)} --activation-code ${shellQuote(activationCode)}`
+    );
+}
+
+/** What a leaked activation code permits until it expires (the stack output `activationReach`). */
+export function activationReach(expires: string, limit: number, hosts: number, cluster: string): string {
+    return (
+        `Until ${expires} the activation code registers up to ${limit} machine${limit === 1 ? "" : "s"} (${hosts} host${hosts === 1 ? "" : "s"} + ${limit - hosts} spare; ` +
+        `each registration made with it counts) as SSM managed instances with the hosts' role, which joins ECS cluster ${cluster} and can be given the worker's task ` +
+        "(its task role reads and deletes the queue's messages; its execution role pulls the image and writes the logs)."
     );
 }
 
@@ -114,27 +124,31 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
     // Named after the stack, so anywhere-berlin and anywhere-pi never collide.
     const cluster = new aws.ecs.Cluster(`${name}-cluster`, { name, settings: [{ name: "containerInsights", value: "disabled" }] });
 
+    // The hosts' role: SSM assumes it for this account's managed instances in this region only, and it
+    // holds what the two agents call, on this cluster (./instance-role.ts says what and why).
+    const scope = cluster.arn.apply(clusterScope);
     const instanceRole = new aws.iam.Role(`${name}-instance`, {
         description: `ecs-anywhere hosts of stack ${stack}: SSM managed instances running the ECS agent`,
-        assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ssm.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+        assumeRolePolicy: scope.apply((s) => JSON.stringify(instanceTrustPolicy(s))),
     });
-    const policies = [
-        new aws.iam.RolePolicyAttachment(`${name}-instance-ssm`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }),
-        new aws.iam.RolePolicyAttachment(`${name}-instance-ecs`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role" }),
-    ];
+    const agentsPolicy = new aws.iam.RolePolicy(`${name}-instance-agents`, {
+        role: instanceRole.name,
+        policy: scope.apply((s) => JSON.stringify(hostAgentsPolicy(s, { ssmRemoteAccess: config.ssmRemoteAccess }))),
+    });
 
     const window = activationWindow(options.now ?? new Date(), config.activationExpiryDays, config.activationRenewDays);
+    const limit = registrationLimit(config.hosts.length, config.activationHeadroom);
     const activation = new aws.ssm.Activation(
         `${name}-activation`,
         {
             name,
             description: `ecs-anywhere hosts of stack ${stack}`,
             iamRole: instanceRole.name,
-            registrationLimit: registrationLimit(config.hosts.length, config.activationHeadroom),
+            registrationLimit: limit,
             // Fixed for a whole window: a new activation is made only when this one is about to expire.
             expirationDate: window.expirationDate,
         },
-        { dependsOn: policies },
+        { dependsOn: [agentsPolicy] },
     );
     const activationCode = pulumi.secret(activation.activationCode);
 
@@ -209,6 +223,7 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
         serviceName: service.name,
         activationId: activation.id,
         activationExpires: pulumi.output(window.expirationDate),
+        activationReach: pulumi.interpolate`${activationReach(window.expirationDate, limit, config.hosts.length, name)} Revoke it before then: pulumi up -s ${stack} --replace '${activation.urn}'.`,
         activationCode,
         installCommand: pulumi.secret(
             pulumi.all([region.region, cluster.name, activation.id, activationCode]).apply(([regionName, clusterName, id, code]) =>

@@ -16,7 +16,7 @@ import type { AwsAccess } from "./aws-credentials";
 import type { BastionConfig, HostConfig } from "./config";
 import { HostRegistration } from "./deregister";
 import { cleanupCommand, installCommand, installedAs, installInput, parseSealKey, parseVerifyOutput, preflightCommand, prepareDataCommand, sealCommand, verifyCommand, type HostStepSettings } from "./host-commands";
-import { sealActivationCode } from "./seal";
+import { SealedActivationCode } from "./seal";
 
 /** How Pulumi reaches the hosts over SSH. */
 export interface SshAccess {
@@ -122,8 +122,10 @@ export class ManagedHost extends pulumi.ComponentResource {
     readonly preflight: command.remote.Command;
     /** Runs nothing on create; its delete stops the agents and removes the registration files (and the sealing key) on the host. */
     readonly cleanup: command.remote.Command;
-    /** Makes the host's sealing key (once) and prints its public half, at every new activation. */
+    /** Makes a fresh sealing key on the host and prints its public half, at every new activation. */
     readonly seal: command.remote.Command;
+    /** The activation code sealed to that key, once (RSA-OAEP is randomized: the state keeps the ciphertext). */
+    readonly sealedCode: SealedActivationCode;
     /** Registers the host in SSM and ECS (idempotent: re-run with a new activation, it changes nothing on a registered host). */
     readonly install: command.remote.Command;
     /** The options install was created with. */
@@ -162,15 +164,20 @@ export class ManagedHost extends pulumi.ComponentResource {
             { ...common, delete: cleanupCommand(host.name, args.clusterPlacement[0]), triggers: [...identity, ...args.clusterPlacement] },
             childOptions(this, { dependsOn: [this.preflight], deleteBeforeReplace: true }),
         );
-        // The key the activation code is sealed to. Run again for every activation, so a host that
-        // lost its key with its registration (cleaned, reinstalled) gets a new one in time.
+        // The key the activation code is sealed to: a fresh one at every new activation (install
+        // removes it once used), so a host that lost its key with its registration gets a new one in time.
         this.seal = new command.remote.Command(
             `${name}-seal`,
             { ...common, create: sealCommand(host.name), triggers: [...identity, args.activationId] },
             childOptions(this, { dependsOn: [this.preflight, this.cleanup] }),
         );
+        this.sealedCode = new SealedActivationCode(
+            `${name}-sealed-code`,
+            { publicKey: this.seal.stdout.apply((stdout) => parseSealKey(host.name, stdout)), activationId: args.activationId, activationCode: args.activationCode },
+            childOptions(this),
+        );
         this.installOptions = childOptions(this, {
-            dependsOn: [this.preflight, this.cleanup, this.seal],
+            dependsOn: [this.preflight, this.cleanup, this.seal, this.sealedCode],
             // Another machine or cluster: the old install goes before a new one is made (the old
             // host is cleaned by cleanup's own replacement, which install waits for).
             deleteBeforeReplace: true,
@@ -182,12 +189,12 @@ export class ManagedHost extends pulumi.ComponentResource {
                 create: pulumi.all([args.region, args.clusterName]).apply(([region, cluster]) => installCommand({ ...settings, hostName: host.name, region, cluster })),
                 // The code and id go on standard input: a failed command prints its command line,
                 // never its input; and the code sealed to the host: the provider logs its inputs
-                // at -v=9. A new activation (renewed, or a registration limit that grew) changes
+                // at -v=9. A new activation (renewed, or another host count) changes
                 // stdin: an update, which re-runs the idempotent install: nothing on a registered
                 // host, a registration with the current code on one that is not. A replacement
                 // (new machine or cluster) always gets the current code.
                 stdin: pulumi.secret(
-                    pulumi.all([args.activationCode, args.activationId, this.seal.stdout]).apply(([code, id, sealed]) => installInput(sealActivationCode(parseSealKey(host.name, sealed), code), id)),
+                    pulumi.all([this.sealedCode.sealed, args.activationId]).apply(([sealed, id]) => installInput(sealed, id)),
                 ),
                 triggers: [...identity, args.clusterArn],
             },

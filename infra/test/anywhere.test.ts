@@ -18,7 +18,7 @@ import { keyProtection } from "../anywhere/ssh-key";
 import { regionProgram } from "../region/index";
 import { ConfigError } from "../config";
 import { exampleConfig, readerOf } from "./support/example-config";
-import { dependencyClosure, isSecret as isSecretOutput, MOCK_REGION, MOCK_SEAL_KEY, ofType, only, mockSshKey, promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, TEST_SSH_KEY as TEST_KEY, type RecordedResource } from "./support/mocks";
+import { ACCOUNT, dependencyClosure, isSecret as isSecretOutput, MOCK_REGION, MOCK_SEAL_KEY, ofType, only, mockSshKey, promiseOf, recorded, REGION_STACK_OUTPUTS, settle, setupMocks, TEST_SSH_KEY as TEST_KEY, type RecordedResource } from "./support/mocks";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (value: unknown): boolean => typeof value === "object" && value !== null && SECRET_SIG in value;
@@ -72,23 +72,96 @@ describe("anywhere stack", function () {
             assert.equal(only("aws:ecs/cluster:Cluster").inputs.name, "ecs-anywhere-anywhere");
             assert.equal(outputs.clusterName, "ecs-anywhere-anywhere");
         });
-        it("lets SSM assume the instance role, with exactly the two managed policies", () => {
-            const role = only("aws:iam/role:Role");
-            const trust = JSON.parse(role.inputs.assumeRolePolicy as string) as { Statement: Array<{ Principal: { Service: string } }> };
-            assert.deepEqual(trust.Statement.map((s) => s.Principal.Service), ["ssm.amazonaws.com"]);
-            assert.deepEqual(
-                ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn).sort(),
-                ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"],
-            );
+        const CLUSTER_ARN = `arn:aws:ecs:${MOCK_REGION}:${ACCOUNT}:cluster/ecs-anywhere-anywhere`;
+        /** The hosts' role's permissions as the program makes them, exactly: the two agents' calls (infra/anywhere/instance-role.ts). */
+        const agentsPolicy = (extra: object[] = []) => ({
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "EcsAgentOnTheCluster",
+                    Effect: "Allow",
+                    Action: ["ecs:RegisterContainerInstance", "ecs:SubmitAttachmentStateChanges", "ecs:SubmitContainerStateChange", "ecs:SubmitTaskStateChange"],
+                    Resource: CLUSTER_ARN,
+                },
+                {
+                    Sid: "EcsAgentOnItsInstance",
+                    Effect: "Allow",
+                    Action: ["ecs:Poll", "ecs:StartTelemetrySession"],
+                    Resource: `arn:aws:ecs:${MOCK_REGION}:${ACCOUNT}:container-instance/*`,
+                    Condition: { ArnEquals: { "ecs:cluster": CLUSTER_ARN } },
+                },
+                { Sid: "EcsAgentDiscovery", Effect: "Allow", Action: ["ecs:DiscoverPollEndpoint"], Resource: "*" },
+                { Sid: "SsmAgentHeartbeat", Effect: "Allow", Action: ["ssm:UpdateInstanceInformation"], Resource: `arn:aws:ssm:${MOCK_REGION}:${ACCOUNT}:managed-instance/*` },
+                ...extra,
+                { Sid: "NoParameterStore", Effect: "Deny", Action: "ssm:GetParameter*", Resource: "*" },
+            ],
+        });
+
+        it("lets only SSM assume the hosts' role, for a managed instance of this account and region (aws:SourceAccount, aws:SourceArn)", () => {
+            assert.deepEqual(JSON.parse(only("aws:iam/role:Role").inputs.assumeRolePolicy as string), {
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Effect: "Allow",
+                        Principal: { Service: "ssm.amazonaws.com" },
+                        Action: "sts:AssumeRole",
+                        Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnEquals: { "aws:SourceArn": `arn:aws:ssm:${MOCK_REGION}:${ACCOUNT}:*` } },
+                    },
+                ],
+            });
+        });
+        it("gives the hosts' role the two agents' calls on this cluster, denies Parameter Store, and attaches no managed policy", () => {
+            const policy = only("aws:iam/rolePolicy:RolePolicy");
+            assert.equal(policy.inputs.role, only("aws:iam/role:Role").id);
+            assert.deepEqual(JSON.parse(policy.inputs.policy as string), agentsPolicy());
+            assert.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
+            assert.deepEqual(only("aws:iam/role:Role").inputs.managedPolicyArns, undefined);
+        });
+        it("with ssmRemoteAccess, adds the Run Command and Session Manager channels and nothing else", async () => {
+            await runAnywhere("anywhere", { "ecs-anywhere:ssmRemoteAccess": true });
+            const channels = {
+                Sid: "SsmRunCommandAndSessions",
+                Effect: "Allow",
+                Action: [
+                    "ec2messages:AcknowledgeMessage",
+                    "ec2messages:DeleteMessage",
+                    "ec2messages:FailMessage",
+                    "ec2messages:GetEndpoint",
+                    "ec2messages:GetMessages",
+                    "ec2messages:SendReply",
+                    "ssmmessages:CreateControlChannel",
+                    "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel",
+                    "ssmmessages:OpenDataChannel",
+                ],
+                Resource: "*",
+            };
+            assert.deepEqual(JSON.parse(only("aws:iam/rolePolicy:RolePolicy").inputs.policy as string), agentsPolicy([channels]));
+            ({ deployment, outputs } = await runAnywhere());
         });
     });
 
     describe("SSM activation", () => {
-        it("allows the hosts plus headroom, for the configured expiry", () => {
+        it("allows exactly the configured hosts (spare registrations only when asked), for the shortest expiry its renewal allows", async () => {
             const activation = only("aws:ssm/activation:Activation");
-            assert.equal(activation.inputs.registrationLimit, 2 + 2);
-            assert.equal(activation.inputs.expirationDate, activationWindow(NOW, 14, 3).expirationDate);
+            assert.equal(activation.inputs.registrationLimit, 2);
+            // Renewed once less than a day is left, it lives two days.
+            assert.equal(activation.inputs.expirationDate, activationWindow(NOW, 2, 1).expirationDate);
             assert.equal(activation.inputs.iamRole, only("aws:iam/role:Role").id);
+            assert.deepEqual([deployment.config.activationHeadroom, deployment.config.activationExpiryDays, deployment.config.activationRenewDays], [0, 2, 1]);
+            await runAnywhere("anywhere", { "ecs-anywhere:activationHeadroom": 3, "ecs-anywhere:activationRenewDays": 4 });
+            const asked = only("aws:ssm/activation:Activation");
+            assert.equal(asked.inputs.registrationLimit, 5);
+            assert.equal(asked.inputs.expirationDate, activationWindow(NOW, 5, 4).expirationDate);
+            ({ deployment, outputs } = await runAnywhere());
+        });
+        it("says in the outputs what a leaked code permits until it expires, and how to revoke it", async () => {
+            const reach = outputs.activationReach as string;
+            assert.equal(await pulumi.isSecret(deployment.outputs.activationReach), false);
+            assert.ok(reach.startsWith(`Until ${activationWindow(NOW, 2, 1).expirationDate} the activation code registers up to 2 machines (2 hosts + 0 spare; each registration made with it counts)`), reach);
+            assert.match(reach, /joins ECS cluster ecs-anywhere-anywhere and can be given the worker's task/);
+            assert.ok(reach.endsWith(`Revoke it before then: pulumi up -s anywhere --replace '${await urnOf(deployment.activation)}'.`), reach);
+            assert.ok(!reach.includes("MOCK-ACTIVATION-CODE"));
         });
         it("activation code and install command are secrets; the install command is complete", async () => {
             assert.equal(await pulumi.isSecret(deployment.outputs.activationCode), true);
@@ -111,12 +184,18 @@ describe("anywhere stack", function () {
                 assert.ok(left > 3 && left <= 14, `day ${day}: ${left} days left`);
             }
             assert.notEqual(activationWindow(new Date(NOW.getTime() + 12 * 86_400_000), 14, 3).expirationDate, first.expirationDate);
+            // The default: every up leaves more than a day to register by hand, and no code lives more than two.
+            for (let hour = 0; hour < 72; hour++) {
+                const at = new Date(NOW.getTime() + hour * 3600_000);
+                const left = (Date.parse(activationWindow(at, 2, 1).expirationDate) - at.getTime()) / 86_400_000;
+                assert.ok(left > 1 && left <= 2, `hour ${hour}: ${left} days left`);
+            }
         });
-        it("grows the registration limit in steps, so adding a host seldom makes a new activation", () => {
-            assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((hosts) => registrationLimit(hosts, 2)), [2, 4, 4, 8, 8, 8, 8, 16, 16, 16]);
+        it("allows exactly hosts plus spare registrations, 1 to 1000: once the hosts used it, a leaked code registers nothing", () => {
+            assert.deepEqual([1, 2, 3, 8].map((hosts) => registrationLimit(hosts, 0)), [1, 2, 3, 8]);
+            assert.equal(registrationLimit(3, 2), 5);
             assert.equal(registrationLimit(0, 0), 1);
-            assert.equal(registrationLimit(600, 2), 1000);
-            assert.equal(registrationLimit(5000, 2), 1000);
+            assert.equal(registrationLimit(999, 5), 1000);
         });
         it("a new activation is an update of install, never ignored and never a replacement", () => {
             for (const host of Object.values(deployment.hosts)) {
@@ -161,9 +240,9 @@ describe("anywhere stack", function () {
             assert.equal(cleanup?.inputs.create, undefined, "cleanup runs nothing on create");
         });
         it("keeps the host clean-up free of anything AWS-side, so an unreachable host holds up only its own clean-up", async () => {
-            const awsSide = ["aws:ecs/cluster:Cluster", "aws:ssm/activation:Activation", "aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"];
+            const awsSide = ["aws:ecs/cluster:Cluster", "aws:ssm/activation:Activation", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"];
             const awsNames = recorded.filter((r) => awsSide.includes(r.type)).map((r) => r.name);
-            assert.equal(awsNames.length, 5);
+            assert.equal(awsNames.length, 4);
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const step = (suffix: string) => `ecs-anywhere-anywhere-${name}-${suffix}`;
                 const cleanup = ofType("command:remote:Command").find((c) => c.name === step("cleanup"));
@@ -211,6 +290,16 @@ describe("anywhere stack", function () {
             }
             for (const command of ofType("command:remote:Command")) assert.ok(!JSON.stringify(command.inputs).includes("MOCK-ACTIVATION-CODE"), `${command.urn}: the code in plain text among its inputs`);
         });
+        it("seals the code in a resource of its own per host: the host's key and the activation as inputs, the code a secret input", () => {
+            const activationId = String(only("aws:ssm/activation:Activation").id);
+            const sealed = ofType("pulumi-nodejs:dynamic/ecs-anywhere:SealedActivationCode");
+            assert.deepEqual(sealed.map((s) => s.name).sort(), Object.keys(deployment.hosts).map((name) => `ecs-anywhere-anywhere-${name}-sealed-code`).sort());
+            for (const resource of sealed) {
+                assert.ok(isSecretValue(resource.inputs.activationCode), `${resource.urn}: the code is not a secret input`);
+                assert.equal(resource.inputs.activationId, activationId);
+                assert.equal(resource.inputs.publicKey, MOCK_SEAL_KEY.publicKey.export({ format: "der", type: "spki" }).toString("base64"));
+            }
+        });
         it("makes the sealing key again at every new activation, after preflight and cleanup, and install waits for it", () => {
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const seal = ofType("command:remote:Command").find((c) => c.name === `ecs-anywhere-anywhere-${name}-seal`);
@@ -246,7 +335,7 @@ describe("anywhere stack", function () {
         it("registers hosts in parallel: no host waits for another", () => {
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const deps = (host.installOptions.dependsOn as unknown[]) ?? [];
-                assert.deepEqual(deps, [host.preflight, host.cleanup, host.seal], `${name} install waits only for its own preflight, cleanup and seal`);
+                assert.deepEqual(deps, [host.preflight, host.cleanup, host.seal, host.sealedCode], `${name} install waits only for its own preflight, cleanup, seal and sealed code`);
             }
         });
         it("deregisters each host in AWS from the Pulumi side, keyed by the ids verify reported", () => {
@@ -344,7 +433,7 @@ describe("anywhere stack", function () {
 
     describe("outputs", () => {
         it("exports the cluster, activation and per-host ids", () => {
-            assert.deepEqual(Object.keys(outputs).sort(), ["activationCode", "activationExpires", "activationId", "clusterName", "hosts", "installCommand", "serviceName"]);
+            assert.deepEqual(Object.keys(outputs).sort(), ["activationCode", "activationExpires", "activationId", "activationReach", "clusterName", "hosts", "installCommand", "serviceName"]);
         });
     });
 });

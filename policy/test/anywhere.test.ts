@@ -13,6 +13,7 @@ describe("anywhere-allowed-resource-types", () => {
     const allowed = [
         "aws:ecs/cluster:Cluster",
         "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
         "aws:ssm/activation:Activation",
         "command:remote:Command",
@@ -37,11 +38,18 @@ describe("anywhere-allowed-resource-types", () => {
         assert.deepEqual((await runResourcePolicy(rule, registration)).violations, []);
     });
 
+    it("passes the activation code sealed to a host (a dynamic resource known by its inputs)", async () => {
+        const sealed = resource("pulumi-nodejs:dynamic/ecs-anywhere:SealedActivationCode", { __provider: "exports.handler = ...", publicKey: "MIIB", activationId: "0f3c", activationCode: "secret" });
+        assert.deepEqual((await runResourcePolicy(rule, sealed)).violations, []);
+    });
+
     it("refuses another dynamic resource: its code could send the files anywhere", async () => {
         const upload = resource("pulumi-nodejs:dynamic:Resource", { bucket: "personal-data", folder: "/data" });
         assert.match((await runResourcePolicy(rule, upload)).violations.join("\n"), /`pulumi-nodejs:dynamic:Resource` is not on the list/);
         const disguised = resource("pulumi-nodejs:dynamic/ecs-anywhere:HostRegistration", { bucket: "personal-data", region: "eu-west-1" });
         assert.match((await runResourcePolicy(rule, disguised)).violations.join("\n"), /dynamic resource with inputs `bucket` is not the hosts' registration/);
+        const sealedUpload = resource("pulumi-nodejs:dynamic/ecs-anywhere:SealedActivationCode", { publicKey: "MIIB", folder: "/data" });
+        assert.match((await runResourcePolicy(rule, sealedUpload)).violations.join("\n"), /dynamic resource with inputs `folder` is not the activation code sealed to a host/);
     });
 
     for (const type of ["aws:sqs/queue:Queue", "aws:lambda/function:Function", "aws:efs/fileSystem:FileSystem"]) {

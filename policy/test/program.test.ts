@@ -64,9 +64,9 @@ async function violations(stack: string, resources: readonly Registered[]): Prom
 describe(`the program under ${PACK_NAME}`, function () {
     this.timeout(60_000);
 
-    it("has eleven mandatory rules, each described", () => {
+    it("has fifteen mandatory rules, each described", () => {
         const policies = residencyPolicies("anywhere");
-        assert.equal(policies.length, 11);
+        assert.equal(policies.length, 15);
         for (const policy of policies) {
             assert.equal(policy.enforcementLevel, "mandatory", policy.name);
             assert.ok(policy.description.length > 40, policy.name);

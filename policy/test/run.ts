@@ -63,7 +63,7 @@ export async function runResourcePolicy(policy: ResourceValidationPolicy, resour
     }, violations);
 }
 
-export async function runStackPolicy(policy: StackValidationPolicy, resources: readonly TestResource[]): Promise<Outcome & { urns: string[] }> {
+export async function runStackPolicy(policy: StackValidationPolicy, resources: readonly TestResource[], config: Record<string, unknown> = {}): Promise<Outcome & { urns: string[] }> {
     const byName = new Map<string, PolicyResource>();
     const all: PolicyResource[] = resources.map((resource) => {
         const props = unknownCheckingProxy(resource.props) as Record<string, unknown>;
@@ -98,7 +98,7 @@ export async function runStackPolicy(policy: StackValidationPolicy, resources: r
             policy.validateStack({
                 resources: all,
                 stackTags: new Map(),
-                getConfig: <T extends object>() => ({}) as T,
+                getConfig: <T extends object>() => config as T,
                 notApplicable: (reason?: string): never => {
                     throw new NotApplicable(reason);
                 },

@@ -1,11 +1,16 @@
 /**
- * `npm run bench [-- --quick] [--node=/path/to/node] [--baseline=/other/worker/dist/main.js
- * --baseline-flags="--flag ..."] [--focus] [--rounds=N]`: how close the worker gets to what the
- * queue allows, beside the alternatives (and another build of the worker, to compare under the
- * same conditions), on one SQS emulator (fauxqs, in this process, loopback only) and real files.
+ * `npm run bench [-- --quick] [--node=/path/to/node ...] [--baseline=/other/worker/dist/main.js
+ * --baseline-flags="--flag ..." | --baseline-commit=<git revision>] [--focus] [--rounds=N]
+ * [--messages=N] [--links=loopback,wan]`: how close the worker gets to what the queue allows,
+ * beside the alternatives (and another build of the worker, to compare under the same
+ * conditions), on one SQS emulator (fauxqs, in this process, loopback only) and real files.
  * Each worker under test is a child process (of `--node`, default the node running the bench), so
- * its peak memory (VmHWM) and its startup are its own. `--focus` measures only the worker, the
- * baseline and the ceiling the worker is held to; `--rounds` sets the rounds (default 3).
+ * its peak memory (VmHWM) and its startup are its own; `--node` given more than once measures
+ * each contender under each node, interleaved in every round. `--baseline-commit` builds the
+ * worker of that revision (`git archive`, `tsc`) into .bench/baseline-<revision> and runs it with
+ * WORKER_NODE_FLAGS (or `--baseline-flags`). `--focus` measures only the worker, the baseline and
+ * the ceiling the worker is held to; `--rounds` sets the rounds (default 3); `--messages` the
+ * messages per round of those three; `--links` which links (default both).
  * Two links: loopback, and a WAN-like link of about 50 ms round trip (a proxy that holds each
  * chunk 25 ms each way; `tc netem` is not available here).
  */
@@ -37,6 +42,8 @@ export interface Contender {
 
 export interface Measurement {
     readonly label: string;
+    /** `node --version` of the node that ran it. */
+    readonly node?: string;
     readonly link: "loopback" | "wan";
     readonly messages: number;
     readonly seconds: number;
@@ -57,8 +64,8 @@ interface Baseline {
     readonly flags: readonly string[];
 }
 
-function contenders(node: string, wanLoops: number, baseline?: Baseline): Contender[] {
-    const worker = { messages: { loopback: 10_000, wan: 5_000 }, isWorker: true };
+function contenders(node: string, wanLoops: number, baseline?: Baseline, messages?: number): Contender[] {
+    const worker = { messages: { loopback: messages ?? 10_000, wan: messages ?? 5_000 }, isWorker: true };
     return [
         { label: "ecs-anywhere worker (defaults)", command: [node, ...WORKER_NODE_FLAGS, path.join(ROOT, "worker", "dist", "main.js")], ...worker },
         ...(baseline ? [{ label: "baseline worker (--baseline)", command: [node, ...baseline.flags, baseline.main], ...worker }] : []),
@@ -71,7 +78,7 @@ function contenders(node: string, wanLoops: number, baseline?: Baseline): Conten
             label: `ceiling, ${DEFAULTS.receiveLoops} loops, deletes pipelined`,
             command: [node, path.join(CONTENDERS, "ceiling.cjs")],
             env: { LOOPS: String(DEFAULTS.receiveLoops), PIPELINED: "1" },
-            messages: { loopback: 10_000, wan: 5_000 },
+            messages: { loopback: messages ?? 10_000, wan: messages ?? 5_000 },
             isCeiling: true,
             isReference: true,
         },
@@ -208,8 +215,7 @@ function median(measured: Measurement[]): Measurement {
     };
 }
 
-function table(results: Measurement[], link: "loopback" | "wan", reference: string): string {
-    const rows = results.filter((r) => r.link === link);
+function nodeTable(rows: Measurement[], reference: string): string {
     const ceiling = rows.find((r) => r.label === reference)?.perSecond ?? Number.NaN;
     const walkthrough = rows.find((r) => r.label.startsWith("walkthrough"))?.perSecond ?? Number.NaN;
     const withStartup = rows.some((r) => r.startupMs !== undefined);
@@ -230,53 +236,100 @@ function medianOf(values: readonly number[]): number {
     return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** The value of `--name=value` (the last one given). */
+function option(args: readonly string[], name: string): string | undefined {
+    return options(args, name).at(-1);
+}
+
+/** Every value of `--name=value`, in order. */
+function options(args: readonly string[], name: string): string[] {
+    return args.filter((arg) => arg.startsWith(`--${name}=`)).map((arg) => arg.slice(name.length + 3));
+}
+
+/** The worker of git revision `revision` of this repository, built once into .bench/baseline-<revision>. */
+function buildBaseline(revision: string): string {
+    const commit = execFileSync("git", ["-C", ROOT, "rev-parse", "--verify", `${revision}^{commit}`], { encoding: "utf8" }).trim();
+    // Inside the checkout, so that the build finds this checkout's node_modules.
+    const dir = path.join(ROOT, ".bench", `baseline-${commit.slice(0, 12)}`);
+    const main = path.join(dir, "worker", "dist", "main.js");
+    if (fs.existsSync(main)) return main;
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    console.log(`building the worker of ${commit.slice(0, 12)} (git archive, tsc) into ${path.relative(ROOT, dir)}...`);
+    const archive = execFileSync("git", ["-C", ROOT, "archive", "--format=tar", commit, "tsconfig.json", "worker/src", "worker/tsconfig.build.json", "worker/package.json"]);
+    execFileSync("tar", ["-x", "-C", dir], { input: archive });
+    execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(dir, "worker", "tsconfig.build.json")], { stdio: "inherit" });
+    return main;
+}
+
+function table(results: Measurement[], link: "loopback" | "wan", reference: string): string {
+    const rows = results.filter((r) => r.link === link);
+    const nodes = [...new Set(rows.map((r) => r.node))];
+    return nodes.map((node) => (nodes.length > 1 ? `Node ${node}:\n\n` : "") + nodeTable(rows.filter((r) => r.node === node), reference)).join("\n\n");
+}
+
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
     const quick = args.includes("--quick");
     const focus = args.includes("--focus");
-    const roundsArg = args.find((arg) => arg.startsWith("--rounds="))?.slice("--rounds=".length);
+    const roundsArg = option(args, "rounds");
     const roundCount = roundsArg === undefined ? (quick ? 1 : 3) : Number(roundsArg);
     if (!Number.isInteger(roundCount) || roundCount < 1) throw new Error(`--rounds: expected a whole number of at least 1, got ${JSON.stringify(roundsArg)}`);
-    const node = args.find((arg) => arg.startsWith("--node="))?.slice("--node=".length) ?? process.execPath;
+    const messagesArg = option(args, "messages");
+    const messages = messagesArg === undefined ? undefined : Number(messagesArg);
+    if (messages !== undefined && (!Number.isInteger(messages) || messages < 20)) throw new Error(`--messages: expected a whole number of at least 20, got ${JSON.stringify(messagesArg)}`);
+    const links = (option(args, "links") ?? "loopback,wan").split(",");
+    if (links.length === 0 || links.some((link) => link !== "loopback" && link !== "wan")) throw new Error(`--links: expected loopback, wan or both (comma-separated), got ${JSON.stringify(option(args, "links"))}`);
+    const nodes = options(args, "node");
+    if (nodes.length === 0) nodes.push(process.execPath);
     const scale = quick ? 0.1 : 1;
     const wanLoops = 16;
-    const baselineMain = args.find((arg) => arg.startsWith("--baseline="))?.slice("--baseline=".length);
-    const baselineFlags = args.find((arg) => arg.startsWith("--baseline-flags="))?.slice("--baseline-flags=".length);
-    const baseline = baselineMain ? { main: path.resolve(baselineMain), flags: baselineFlags?.split(/\s+/).filter(Boolean) ?? [] } : undefined;
-    const nodeVersion = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
-    console.log(`ecs-anywhere bench${quick ? " (quick)" : ""}: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, workers on node ${nodeVersion} (${node}), bench on ${process.version}`);
+    const baselineMain = option(args, "baseline");
+    const baselineCommit = option(args, "baseline-commit");
+    if (baselineMain !== undefined && baselineCommit !== undefined) throw new Error("--baseline and --baseline-commit: give one of them");
+    const baselineFlags = option(args, "baseline-flags");
+    const nodeVersions = new Map(nodes.map((node) => [node, execFileSync(node, ["--version"], { encoding: "utf8" }).trim()]));
+    console.log(`ecs-anywhere bench${quick ? " (quick)" : ""}: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}, workers on node ${[...nodeVersions].map(([node, version]) => `${version} (${node})`).join(", ")}, bench on ${process.version}`);
+    console.log(`command line: npm run bench -- ${args.join(" ")}`);
     console.log("building the worker (npm run build -w worker)...");
     execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "worker", "tsconfig.build.json")], { stdio: "inherit" });
+    const baselineBuild = baselineCommit === undefined ? baselineMain : buildBaseline(baselineCommit);
+    const baseline = baselineBuild ? { main: path.resolve(baselineBuild), flags: baselineFlags === undefined ? (baselineCommit === undefined ? [] : [...WORKER_NODE_FLAGS]) : baselineFlags.split(/\s+/).filter(Boolean) } : undefined;
+    /** Every contender under every node; the node named in the label when there are several. */
+    const allContenders = () =>
+        nodes.flatMap((node) =>
+            contenders(node, wanLoops, baseline, messages).map((contender) => ({ ...contender, node: nodeVersions.get(node) ?? node, key: nodes.length > 1 ? `${contender.label} @ ${nodeVersions.get(node)}` : contender.label })),
+        );
 
     const emulator = await startEmulator();
     const proxy: TcpProxy = await startTcpProxy({ targetPort: emulator.port, delayMs: 25 });
     const results: Measurement[] = [];
     try {
-        for (const link of ["loopback", "wan"] as const) {
+        for (const link of links as Array<"loopback" | "wan">) {
             const endpoint = link === "loopback" ? emulator.endpoint : proxy.url;
-            const all = contenders(node, wanLoops, baseline).filter((contender) => contender.messages[link] > 0 && (!focus || contender.isWorker || contender.isReference));
+            const all = allContenders().filter((contender) => contender.messages[link] > 0 && (!focus || contender.isWorker || contender.isReference));
             const rounds = new Map<string, Measurement[]>();
             const startups = new Map<string, number[]>();
             // Every contender is measured once a round, so drift on this shared machine hits all alike.
             for (let round = 0; round < roundCount; round++) {
                 for (const contender of all) {
                     const count = Math.max(20, Math.round(contender.messages[link] * scale));
-                    process.stdout.write(`${link}: ${contender.label}, ${count} messages${round > 0 ? `, round ${round + 1}` : ""}... `);
-                    const result = await measure(emulator, contender, link, count, endpoint, quick ? 20_000 : 120_000);
-                    rounds.set(contender.label, [...(rounds.get(contender.label) ?? []), result]);
+                    process.stdout.write(`${link}: ${contender.key}, ${count} messages${round > 0 ? `, round ${round + 1}` : ""}... `);
+                    const result = { ...(await measure(emulator, contender, link, count, endpoint, quick ? 20_000 : 120_000)), node: contender.node };
+                    rounds.set(contender.key, [...(rounds.get(contender.key) ?? []), result]);
                     let started = "";
                     if (link === "loopback") {
                         // Startup three times a round: it is short, and the machine is shared.
                         const times = [];
                         for (let i = 0; i < 3; i++) times.push(await measureStartup(emulator, contender));
-                        startups.set(contender.label, [...(startups.get(contender.label) ?? []), ...times]);
+                        startups.set(contender.key, [...(startups.get(contender.key) ?? []), ...times]);
                         started = `, startup ${times.map((t) => t.toFixed(0)).join("/")} ms`;
                     }
-                    console.log(`${result.perSecond.toFixed(0)} msg/s, peak RSS ${result.peakRssMb.toFixed(1)} MB${started}${result.complete ? "" : " (did not finish in time)"}`);
+                    console.log(`${result.perSecond.toFixed(0)} msg/s, peak RSS ${result.peakRssMb.toFixed(1)} MB, CPU ${result.cpuMsPer1000.toFixed(0)} ms/1000${started}${result.complete ? "" : " (did not finish in time)"}`);
                 }
             }
-            for (const [label, measured] of rounds) {
-                const times = startups.get(label);
+            for (const [key, measured] of rounds) {
+                const times = startups.get(key);
                 results.push({ ...median(measured), ...(times ? { startupMs: { median: medianOf(times), range: [Math.min(...times), Math.max(...times)] as const } } : {}) });
             }
         }
@@ -284,16 +337,20 @@ async function main(): Promise<void> {
         await proxy.close();
         await emulator.stop();
     }
-    const reference = contenders(node, wanLoops).find((contender) => contender.isReference)?.label ?? "";
-    console.log(`\nWorkers on node ${nodeVersion}; "vs ceiling" is against "${reference}".`);
-    if (baseline) console.log(`Baseline worker: node ${[...baseline.flags, baseline.main].join(" ")}`);
-    console.log("\nLoopback (CPU is the bound: the emulator, this process and the worker share the machine):\n");
-    console.log(table(results, "loopback", reference));
-    console.log("\nWAN-like link, 50 ms round trip (round trips x loops are the bound):\n");
-    console.log(table(results, "wan", reference));
+    const reference = contenders(nodes[0], wanLoops).find((contender) => contender.isReference)?.label ?? "";
+    console.log(`\nWorkers on node ${[...nodeVersions.values()].join(", ")}; "vs ceiling" is against "${reference}" on the same node; load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}.`);
+    if (baseline) console.log(`Baseline worker: node ${[...baseline.flags, baseline.main].join(" ")}${baselineCommit === undefined ? "" : ` (built from ${baselineCommit})`}`);
+    if (links.includes("loopback")) {
+        console.log("\nLoopback (CPU is the bound: the emulator, this process and the worker share the machine):\n");
+        console.log(table(results, "loopback", reference));
+    }
+    if (links.includes("wan")) {
+        console.log("\nWAN-like link, 50 ms round trip (round trips x loops are the bound):\n");
+        console.log(table(results, "wan", reference));
+    }
     const out = path.join(ROOT, ".bench");
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, `bench-${quick ? "quick" : "full"}.json`), JSON.stringify({ node: nodeVersion, ...(baseline ? { baseline } : {}), results }, null, 2));
+    fs.writeFileSync(path.join(out, `bench-${quick ? "quick" : "full"}.json`), JSON.stringify({ nodes: [...nodeVersions.values()], args, ...(baseline ? { baseline } : {}), results }, null, 2));
     console.log(`\nraw figures: .bench/bench-${quick ? "quick" : "full"}.json`);
 }
 

@@ -11,15 +11,28 @@ export class InvalidFileNameError extends Error {
     }
 }
 
-/** A failed SQS call (receive, delete, change visibility); retried with backoff. */
+/**
+ * A failed SQS call (receive, delete, change visibility); retried with backoff. Its message, which
+ * the worker logs, keeps the first paragraph of the SDK's, at most MAX_SQS_ERROR_CHARS: SQS's
+ * SignatureDoesNotMatch goes on, after a blank line, with the canonical request it expected, every
+ * signed header in it, the session token among them.
+ */
 export class SqsCallError extends Error {
     override readonly name = "SqsCallError";
     constructor(
         readonly operation: string,
         options: { cause: unknown },
     ) {
-        super(`${operation} failed: ${describeError(options.cause)}`, options);
+        super(`${operation} failed: ${firstParagraph(describeError(options.cause))}`, options);
     }
+}
+
+/** Longest part of an SQS error kept in a log line: its first paragraph says what went wrong. */
+export const MAX_SQS_ERROR_CHARS = 400;
+
+function firstParagraph(text: string): string {
+    const first = text.split(/\r?\n\s*\r?\n/, 1)[0] ?? "";
+    return first.length > MAX_SQS_ERROR_CHARS ? `${first.slice(0, MAX_SQS_ERROR_CHARS)}...` : first;
 }
 
 /** A file operation that failed for a reason other than the handled outcomes (permissions, disk full). */

@@ -1,6 +1,5 @@
 /**
- * Entry point: reads the environment, builds the SQS client (and picks its credentials), runs the
- * worker, and stops it cleanly on SIGTERM/SIGINT (ECS sends SIGTERM and waits 30 s before SIGKILL).
+ * Entry point: reads the environment, builds the SQS client (the AWS SDK's), runs the worker, and stops it cleanly on SIGTERM/SIGINT (ECS sends SIGTERM and waits 30 s before SIGKILL).
  * Exit codes: 0 after a clean stop, 2 for a bad setting, 3 for folders that are not usable at
  * start (nothing received), 1 for anything else (a Node.js too old among them).
  */
@@ -10,7 +9,7 @@ import { describeError } from "./errors";
 import { FolderError } from "./folders";
 import { Logger } from "./log";
 import { parseWorkerEnvironment, WorkerConfigError, type WorkerOptions } from "./options";
-import { createSqsClient, type SqsClient } from "./sqs-client";
+import { createSqsClient, describeConnection } from "./sqs";
 import { Worker } from "./worker";
 
 function fail(code: number, event: string, fields: Record<string, unknown>): never {
@@ -20,16 +19,15 @@ function fail(code: number, event: string, fields: Record<string, unknown>): nev
 
 async function main(): Promise<void> {
     let options: WorkerOptions;
-    let sqs: SqsClient;
     try {
         options = parseWorkerEnvironment(process.env);
-        sqs = createSqsClient(options);
     } catch (error) {
         if (error instanceof WorkerConfigError) fail(2, "bad-configuration", { variable: error.variable, error: error.message });
         throw error;
     }
+    const sqs = createSqsClient(options);
     const logger = new Logger(options.logFileNames, options.logHashKey);
-    const worker = new Worker(options, { sqs, logger });
+    const worker = new Worker(options, { sqs, logger, describeSqs: () => describeConnection(sqs, options.queueUrl) });
 
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {

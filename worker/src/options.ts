@@ -57,13 +57,15 @@ export const DEFAULTS = {
  * Node flags the worker runs with (image entrypoint, `npm run worker`, the benchmark and the chaos
  * run; a test keeps them equal): a small young generation and a capped heap; no optimizing
  * compiler (`--max-opt=1`: interpreter and baseline code only), whose own code, compile-time
- * memory and optimized code were 9 to 11 MB of the worker's peak RSS (with the worker's own SQS
- * client it costs no speed: docs/performance.md); stack traces that name the
- * TypeScript lines.
+ * memory and optimized code were 9 to 11 MB of the worker's peak RSS (with the AWS SDK's SQS client
+ * it costs no measurable speed: docs/performance.md); stack traces that name the TypeScript lines.
  */
 export const WORKER_NODE_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=48", "--max-opt=1", "--enable-source-maps"] as const;
 
-/** The worker's settings, the variables it reads besides AWS's own for credentials (credentials.ts) and `AWS_ENDPOINT_URL`. */
+/**
+ * The worker's settings, the variables it reads (AWS_ENDPOINT_URL_SQS only to check it: the SDK
+ * reads it itself, and all of AWS's own settings for credentials, endpoints and retries).
+ */
 export const ENVIRONMENT_VARIABLES = [
     "SQS_QUEUE_URL",
     "AWS_REGION",
@@ -147,6 +149,14 @@ export function parseWorkerEnvironment(env: Environment = process.env): WorkerOp
     // Not `new URL()`: emulators hand out URLs such as http://sqs.us-east-1.127.0.0.1:4566/... that WHATWG rejects.
     if (!/^https?:\/\/[^/\s]+\/[^/\s]+\/[^/\s]+$/.test(queue.value)) {
         throw new WorkerConfigError("SQS_QUEUE_URL", `expected http(s)://host/<account>/<queue-name>, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/queue, got ${JSON.stringify(queue.value)}`);
+    }
+
+    // The SDK reads these itself; a value it would misread is refused here, naming it.
+    for (const name of ["AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL"]) {
+        const value = setting(env, name)?.value;
+        if (value !== undefined && !/^https?:\/\/[^/\s]+/.test(value)) {
+            throw new WorkerConfigError(name, `expected an http(s) URL such as https://sqs.eu-west-1.amazonaws.com or http://127.0.0.1:4566, got ${JSON.stringify(value)}`);
+        }
     }
 
     const regionSetting = setting(env, "AWS_REGION", "AWS_DEFAULT_REGION");

@@ -8,6 +8,7 @@
  * as its own long polls have returned, so that they cannot take them straight back), and re-checks
  * the folders with backoff, resuming by itself when they are usable again.
  */
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import { setMaxListeners } from "node:events";
 import { describeError, InvalidFileNameError, SqsCallError } from "./errors";
 import { checkFileName } from "./file-name";
@@ -15,12 +16,14 @@ import { FolderCheck, type FolderProblem } from "./folders";
 import { Logger } from "./log";
 import { FileMover, type FileSystem, type MoveOutcome } from "./mover";
 import type { WorkerOptions } from "./options";
-import type { Message, SqsSender } from "./sqs-client";
+import type { SqsConnection, SqsSender } from "./sqs";
 
 /** What the worker needs from the outside world; tests inject their own. */
 export interface WorkerDependencies {
-    /** The SQS client (sqs-client.ts). */
+    /** The SQS client (the SDK's SQSClient, made by sqs.ts's createSqsClient). */
     readonly sqs: SqsSender;
+    /** Where the calls go and whose credentials they carry, for the `started` line (sqs.ts's describeConnection). */
+    readonly describeSqs?: () => Promise<SqsConnection>;
     /** Where log lines go. Default: JSON lines on stdout in the options' file-name mode. */
     readonly logger?: Logger;
     /** File-system calls, for fault injection. Default: node:fs/promises. */
@@ -88,6 +91,7 @@ interface Outage {
 export class Worker {
     readonly stats: WorkerStats = { received: 0, moved: 0, alreadyDone: 0, missing: 0, conflicts: 0, rejected: 0, failed: 0, deleted: 0, sqsErrors: 0, faults: 0, returned: 0 };
     private readonly sqs: SqsSender;
+    private readonly describeSqs?: () => Promise<SqsConnection>;
     private readonly logger: Logger;
     private readonly mover: FileMover;
     private readonly folders: FolderCheck;
@@ -118,6 +122,7 @@ export class Worker {
         dependencies: WorkerDependencies,
     ) {
         this.sqs = dependencies.sqs;
+        if (dependencies.describeSqs !== undefined) this.describeSqs = dependencies.describeSqs;
         this.logger = dependencies.logger ?? new Logger(options.logFileNames, options.logHashKey);
         this.mover = new FileMover(options, dependencies.fileSystem);
         this.folders = new FolderCheck(options, dependencies.fileSystem);
@@ -133,6 +138,7 @@ export class Worker {
     async start(): Promise<void> {
         const created = await this.folders.prepare();
         const swept = await this.mover.sweepPartials();
+        const connection = await this.describeSqs?.();
         const { queueUrl, region, sourceDir, destinationDir, processedSuffix, logFileNames, receiveLoops, batchSize, waitTimeSeconds, visibilityTimeoutSeconds, createFolders } = this.options;
         this.logger.info("started", {
             queueUrl,
@@ -146,8 +152,7 @@ export class Worker {
             waitTimeSeconds,
             visibilityTimeoutSeconds,
             createFolders,
-            ...(this.sqs.endpoint === undefined ? {} : { sqsEndpoint: this.sqs.endpoint }),
-            ...(this.sqs.credentials === undefined ? {} : { credentials: this.sqs.credentials }),
+            ...connection,
             ...(created.length > 0 ? { foldersCreated: created } : {}),
             ...(swept > 0 ? { partialCopiesRemoved: swept } : {}),
         });
@@ -204,14 +209,13 @@ export class Worker {
             this.receivesInFlight++;
             try {
                 const output = await this.sqs.send(
-                    "ReceiveMessage",
-                    {
+                    new ReceiveMessageCommand({
                         QueueUrl: this.options.queueUrl,
                         MaxNumberOfMessages: this.options.batchSize,
                         WaitTimeSeconds: this.options.waitTimeSeconds,
                         VisibilityTimeout: this.options.visibilityTimeoutSeconds,
                         MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-                    },
+                    }),
                     this.receiveOptions,
                 );
                 messages = output.Messages ?? [];
@@ -379,10 +383,12 @@ export class Worker {
         for (let i = 0; i < messages.length; i += 10) {
             const chunk = messages.slice(i, i + 10);
             try {
-                const output = await this.sqs.send("ChangeMessageVisibilityBatch", {
-                    QueueUrl: this.options.queueUrl,
-                    Entries: chunk.map((message, j) => ({ Id: String(j), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
-                });
+                const output = await this.sqs.send(
+                    new ChangeMessageVisibilityBatchCommand({
+                        QueueUrl: this.options.queueUrl,
+                        Entries: chunk.map((message, j) => ({ Id: String(j), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
+                    }),
+                );
                 for (const failure of output.Failed ?? []) {
                     this.logger.warn("give-back-failed", { messageId: chunk[Number(failure.Id)]?.MessageId, code: failure.Code, reason: "it comes back after its visibility timeout instead" });
                 }
@@ -430,11 +436,13 @@ export class Worker {
         const beat = () => {
             timer = setTimeout(() => {
                 this.sqs
-                    .send("ChangeMessageVisibilityBatch", {
-                        QueueUrl: this.options.queueUrl,
-                        Entries: messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: this.options.visibilityTimeoutSeconds })),
-                    })
-                    .catch((error: unknown) => this.logger.warn("sqs-error", { operation: "ChangeMessageVisibilityBatch", error: describeError(error) }));
+                    .send(
+                        new ChangeMessageVisibilityBatchCommand({
+                            QueueUrl: this.options.queueUrl,
+                            Entries: messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: this.options.visibilityTimeoutSeconds })),
+                        }),
+                    )
+                    .catch((error: unknown) => this.logger.warn("sqs-error", { operation: "ChangeMessageVisibilityBatch", error: new SqsCallError("ChangeMessageVisibilityBatch", { cause: error }).message }));
                 beat();
             }, periodMs);
             timer.unref();
@@ -447,10 +455,12 @@ export class Worker {
         let remaining = messages;
         for (let attempt = 1; attempt <= DELETE_ATTEMPTS && remaining.length > 0; attempt++) {
             try {
-                const output = await this.sqs.send("DeleteMessageBatch", {
-                    QueueUrl: this.options.queueUrl,
-                    Entries: remaining.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
-                });
+                const output = await this.sqs.send(
+                    new DeleteMessageBatchCommand({
+                        QueueUrl: this.options.queueUrl,
+                        Entries: remaining.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
+                    }),
+                );
                 const failed = new Set((output.Failed ?? []).map((failure) => failure.Id));
                 this.stats.deleted += remaining.length - failed.size;
                 for (const failure of output.Failed ?? []) {

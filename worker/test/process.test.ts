@@ -5,10 +5,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Logger, Worker } from "../src/index";
 import { DEFAULTS } from "../src/options";
-import { buildWorker, createQueuePair, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerSqs, type Emulator } from "./support/harness";
+import { startCannedServer } from "./support/canned-server";
+import { buildWorker, createQueuePair, jsonLines, makeDataFolders, queueState, sqsClient, startEmulator, startWorkerProcess, TEST_REGION, waitFor, workerProcessEnv, workerSqs, type Emulator } from "./support/harness";
 
-/** A secret key the worker must never print (the emulator does not check signatures). */
-const SECRET = "process-test-secret-key";
+/** Credentials the worker must never print (the emulator does not check signatures). */
+const KEY = { id: "AKIDPROCESSTEST00001", secret: "process-test-secret-key", token: "process-test-session-token" };
 
 describe("worker process", function () {
     this.timeout(60_000);
@@ -33,14 +34,38 @@ describe("worker process", function () {
         const endpoint = await startWorkerProcess({ SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q", AWS_ENDPOINT_URL_SQS: "localhost:4566" }).exited;
         assert.equal(endpoint.code, 2);
         assert.match(endpoint.stdout, /"variable":"AWS_ENDPOINT_URL_SQS".*expected an http\(s\) URL/);
-        // A container credentials endpoint the SDK refuses (plain http to another host), set by hand: found once the folders pass.
+    });
+
+    it("with the task role from the container endpoint ECS sets: `container` in the started line, files moved, no key or token printed", async () => {
+        const role = { AccessKeyId: "ASIAPROCESSTESTROLE1", SecretAccessKey: "role-secret-access-key", Token: "role-session-token", Expiration: new Date(Date.now() + 3_600_000).toISOString() };
+        const authorization = "container-authorization-token";
+        const credentials = await startCannedServer((request) => (request.headers.authorization === authorization ? { body: role } : { status: 401, body: {} }));
         const folders = makeDataFolders();
         try {
-            const credentials = await startWorkerProcess({ SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q", SOURCE_DIR: folders.source, DESTINATION_DIR: folders.destination, AWS_ACCESS_KEY_ID: "", AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://example.com/creds" }).exited;
-            assert.equal(credentials.code, 2, credentials.stdout);
-            assert.match(credentials.stdout, /"event":"bad-configuration".*"variable":"AWS_CONTAINER_CREDENTIALS_FULL_URI".*http:\/\/example\.com\/creds.*use https/);
+            const queue = createQueuePair(emulator);
+            fs.writeFileSync(path.join(folders.source, "from-the-role"), "x");
+            const worker = startWorkerProcess(
+                workerProcessEnv(emulator.endpoint, queue.url, folders, {
+                    AWS_ACCESS_KEY_ID: "",
+                    AWS_SECRET_ACCESS_KEY: "",
+                    AWS_CONTAINER_CREDENTIALS_FULL_URI: `${credentials.url}/v2/credentials/task`,
+                    AWS_CONTAINER_AUTHORIZATION_TOKEN: authorization,
+                }),
+            );
+            await sqsClient(emulator.endpoint).send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: [{ Id: "0", MessageBody: "from-the-role" }] }));
+            await waitFor("the move", () => fs.existsSync(path.join(folders.destination, "from-the-role" + DEFAULTS.processedSuffix)), 20_000).catch((error: unknown) => {
+                throw new Error(`${String(error)}; the worker printed: ${worker.output().slice(0, 2000)}`);
+            });
+            worker.child.kill("SIGTERM");
+            const exit = await worker.exited;
+            assert.equal(exit.code, 0, exit.stdout);
+            const started = jsonLines(exit.stdout).find((line) => line.event === "started");
+            assert.deepEqual([started?.credentials, started?.sqsEndpoint], ["container", emulator.endpoint]);
+            assert.equal(credentials.requests.length, 1, "fetched once");
+            for (const secret of [role.AccessKeyId, role.SecretAccessKey, role.Token, authorization]) assert.ok(!exit.stdout.includes(secret), "no key or token in the logs");
         } finally {
             folders.remove();
+            await credentials.close();
         }
     });
 
@@ -56,15 +81,9 @@ describe("worker process", function () {
                     sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: names.slice(b * 10, b * 10 + 10).map((name, i) => ({ Id: String(i), MessageBody: name })) })),
                 ),
             );
-            const worker = startWorkerProcess({
-                SQS_QUEUE_URL: queue.url,
-                AWS_REGION: TEST_REGION,
-                AWS_ENDPOINT_URL_SQS: emulator.endpoint,
-                SOURCE_DIR: folders.source,
-                DESTINATION_DIR: folders.destination,
-                VISIBILITY_TIMEOUT_SECONDS: "5",
-                AWS_SECRET_ACCESS_KEY: SECRET,
-            });
+            const worker = startWorkerProcess(
+                workerProcessEnv(emulator.endpoint, queue.url, folders, { VISIBILITY_TIMEOUT_SECONDS: "5", AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: KEY.secret, AWS_SESSION_TOKEN: KEY.token }),
+            );
             await waitFor("some files moved", () => fs.readdirSync(folders.destination).length >= 200, 20_000);
             const signalled = Date.now();
             worker.child.kill("SIGTERM");
@@ -74,8 +93,8 @@ describe("worker process", function () {
             assert.ok(stopMs < 10_000, `stopped in ${stopMs} ms (ECS allows 30 s)`);
             assert.match(exit.stdout, /"event":"stopped"/);
             const started = jsonLines(exit.stdout).find((line) => line.event === "started");
-            assert.deepEqual([started?.credentials, started?.sqsEndpoint], ["environment", emulator.endpoint], "the start-up line names the credentials chain and the endpoint");
-            assert.ok(!exit.stdout.includes(SECRET), "no secret in the logs");
+            assert.deepEqual([started?.credentials, started?.sqsEndpoint], ["environment", emulator.endpoint], "the start-up line names the source of the credentials and the endpoint");
+            for (const secret of Object.values(KEY)) assert.ok(!exit.stdout.includes(secret), "no key in the logs");
 
             // Nothing half-moved: each file is in exactly one of the two folders, and no partial copy exists.
             const source = new Set(fs.readdirSync(folders.source));

@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -324,18 +324,18 @@ describe("worker against the SQS emulator", function () {
         let inFlight = 0;
         let maxInFlight = 0;
         const counting: SqsSender = {
-            send: async (action, input, options) => {
-                const isReceive = action === "ReceiveMessage";
+            send: (async (command: Parameters<SqsSender["send"]>[0], options?: { abortSignal?: AbortSignal }) => {
+                const isReceive = command instanceof ReceiveMessageCommand;
                 if (isReceive) {
                     receives++;
                     maxInFlight = Math.max(maxInFlight, ++inFlight);
                 }
                 try {
-                    return await client.send(action, input, options);
+                    return await client.send(command, options);
                 } finally {
                     if (isReceive) inFlight--;
                 }
-            },
+            }) as SqsSender["send"],
         };
         const worker = new Worker(optionsFor(queue, folders, { receiveLoops: 8, waitTimeSeconds: 1, visibilityTimeoutSeconds: 30 }), {
             sqs: counting,

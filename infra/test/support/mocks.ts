@@ -5,6 +5,7 @@
  */
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { sealActivationCode } from "../../anywhere/seal";
 
 export const ACCOUNT = "123456789012";
 export const MOCK_REGION = "eu-west-1";
@@ -137,6 +138,12 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
             const specs = (inputs.subnetSpecs as Array<{ type: string }> | undefined) ?? [{ type: "Public" }, { type: "Private" }];
             const ids = (type: string) => (specs.some((spec) => spec.type === type) ? Array.from({ length: zones }, (_, i) => `subnet-0${type.toLowerCase()}${i}${"0".repeat(8)}`) : []);
             return { id: "", state: { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ids("Public"), privateSubnetIds: ids("Private"), isolatedSubnetIds: ids("Isolated") } };
+        }
+        case "pulumi-nodejs:dynamic/ecs-anywhere:SealedActivationCode": {
+            // As the dynamic provider seals at create (infra/anywhere/seal.ts); secret inputs arrive wrapped.
+            const plain = (value: unknown) => (typeof value === "object" && value !== null && "value" in value ? (value as { value: unknown }).value : value);
+            const sealed = sealActivationCode(String(plain(inputs.publicKey)), String(plain(inputs.activationCode)));
+            return { id: `${name}-id`, state: { publicKey: plain(inputs.publicKey), activationId: plain(inputs.activationId), sealed } };
         }
         case "pulumi:pulumi:StackReference":
             return { id: String(inputs.name ?? name), state: { ...inputs, outputs: stackOutputs, secretOutputNames: secretStackOutputs } };

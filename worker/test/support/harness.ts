@@ -1,6 +1,6 @@
 /**
  * Test and demo plumbing: an SQS emulator in this process (fauxqs, loopback only), a queue with a
- * dead-letter queue, temporary data folders, and SQS clients (the worker's and the SDK's) pointed
+ * dead-letter queue, temporary data folders, and SQS clients (the worker's and a plain one) pointed
  * at the emulator.
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -8,7 +8,8 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { SqsClient, type SqsClientOptions } from "../../src/sqs-client";
+import { DEFAULTS } from "../../src/options";
+import { createSqsClient, type SqsClientOverrides } from "../../src/sqs";
 
 export const TEST_REGION = "us-east-1";
 export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -53,23 +54,25 @@ export function createQueuePair(emulator: Emulator, options: { maxReceiveCount?:
     return { name, url: main.queueUrl, deadLetterName: `${name}-dlq`, deadLetterUrl: dead.queueUrl };
 }
 
-/** The AWS SDK's client, for what tests do beside the worker (sending messages): a second, independent speaker of the protocol. */
+/** A plain SDK client, for what tests do beside the worker (sending messages). */
 export function sqsClient(endpoint: string): SQSClient {
     return new SQSClient({ region: TEST_REGION, endpoint, credentials: TEST_CREDENTIALS, requestHandler: { httpAgent: { keepAlive: true, maxSockets: 64 } } });
 }
 
-/** The worker's own client (worker/src/sqs-client.ts) on `endpoint`, with the dummy credentials and the worker's timeouts. */
-export function workerSqs(endpoint: string, overrides: Partial<SqsClientOptions> = {}): SqsClient {
-    return new SqsClient({
-        region: TEST_REGION,
-        endpoint: new URL(endpoint),
-        credentials: async () => TEST_CREDENTIALS,
-        maxSockets: 64,
-        connectionTimeoutMs: 5_000,
-        requestTimeoutMs: 30_000,
-        ...overrides,
-    });
+/** The worker's client (worker/src/sqs.ts, the defaults' settings) on `endpoint`, with the dummy credentials. */
+export function workerSqs(endpoint: string, overrides: SqsClientOverrides = {}): SQSClient {
+    return createSqsClient({ region: TEST_REGION, receiveLoops: DEFAULTS.receiveLoops, waitTimeSeconds: DEFAULTS.waitTimeSeconds }, { endpoint, credentials: TEST_CREDENTIALS, ...overrides });
 }
+
+/**
+ * AWS settings every worker process of the tests and benchmarks gets: no shared config or
+ * credentials file of whoever runs them, and no instance metadata (169.254.169.254 is no loopback).
+ */
+export const HERMETIC_AWS_ENV = {
+    AWS_CONFIG_FILE: "/nonexistent/ecs-anywhere-test/config",
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/ecs-anywhere-test/credentials",
+    AWS_EC2_METADATA_DISABLED: "true",
+} as const;
 
 export interface DataFolders {
     readonly root: string;
@@ -124,6 +127,7 @@ export function snapshot(dir: string): Record<string, string> {
 export function workerProcessEnv(endpoint: string, queueUrl: string, folders: { source: string; destination: string }, extra: Record<string, string> = {}): Record<string, string> {
     return {
         PATH: process.env.PATH ?? "",
+        ...HERMETIC_AWS_ENV,
         AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
         AWS_REGION: TEST_REGION,
@@ -255,7 +259,7 @@ export function startWorkerProcess(env: Record<string, string>, options: { scrip
     const [command, ...args] = [...(options.prefix ?? []), ...node];
     const child = spawn(command, args, {
         // SQS on a closed loopback port unless the test names its endpoint: no worker of the tests reaches AWS.
-        env: { PATH: process.env.PATH ?? "", AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9", ...env },
+        env: { PATH: process.env.PATH ?? "", ...HERMETIC_AWS_ENV, AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9", ...env },
         stdio: ["ignore", "pipe", "pipe"],
         ...asUser,
     });
