@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { MAX_HOSTS_PER_PROCESS, TestBed } from "../hosts/test/testbed";
 import type { EngineStep } from "./lib/engine-log";
-import { configureSite, expect, REGION, Sandbox, sandboxUnavailable } from "./lib/sandbox";
+import { configureSite, expect, REGION, Sandbox, sandboxUnavailable, standinState } from "./lib/sandbox";
 
 /** Resources whose steps run nothing: the stack and the hosts' components (in flight as long as their children). */
 const LOGICAL = new Set(["pulumi:pulumi:Stack", "ecs-anywhere:hosts:ManagedHost"]);
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
         const errorRows = [await errorRow(sandbox, "region", "ecs-anywhere:memory", "4096")];
         console.log(errorRows[0]);
         for (const size of sizes) {
-            const bed = new TestBed();
+            const bed = new TestBed({ stateDir: standinState(sandbox.state) });
             try {
                 const hosts = [];
                 for (let i = 0; i < size; i++) hosts.push(await bed.addHost(`h${i + 1}`));

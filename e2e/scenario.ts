@@ -4,7 +4,8 @@
  * The story below is the lifecycle as data: one step a block, what the user does with the checks
  * of it beside it, and the stacks each step must leave settled (a `preview --expect-no-changes`
  * follows it). Every command goes through `e2e/sandbox.sh`; hosts are real sshd hosts in network
- * namespaces (hosts/test/testbed.ts) with the stand-in installer; only AWS is stood in. Checks read
+ * namespaces (hosts/test/testbed.ts) running AWS's installer as released; only what lies outside a
+ * host (downloads, the agents' packages, the service manager) and AWS are stood in. Checks read
  * the engine's own record (`--event-log`), stack outputs and exports, the AWS stand-ins' call log
  * and records, and the hosts' files. Ends with `e2e: N passed, N failed`.
  *
@@ -35,7 +36,7 @@ import {
     unreachableFromHere,
 } from "./lib/checks";
 import { changed, changedOn, describeSteps, failedOn, hostStep, secondsTo, startedInLatestEventLog } from "./lib/engine-log";
-import { configureSite, expect, hostEntry, hostSettings, REGION, ROOT, Sandbox, sandboxUnavailable, setAllArgs, startSshAgent, tail, type RunResult } from "./lib/sandbox";
+import { configureSite, expect, hostEntry, hostSettings, REGION, ROOT, Sandbox, sandboxUnavailable, setAllArgs, standinState, startSshAgent, tail, type RunResult } from "./lib/sandbox";
 import { playStory, step } from "./lib/story";
 import { liveResources } from "./standins/records";
 import type { Manifest } from "./standins/registry";
@@ -70,15 +71,17 @@ interface World {
     readonly measured: string[];
 }
 
-/** The current activation code's sha256, as the stand-in installer records it. */
-async function currentCodeDigest(s: Sandbox, stack = "anywhere"): Promise<string> {
-    const shown = await s.pulumi(["stack", "output", "-s", stack, "activationCode", "--show-secrets"]);
-    return crypto.createHash("sha256").update(shown.output.trim().split("\n").pop() ?? "").digest("hex");
+/**
+ * The activation the managed instance `id` registered with, as the stand-in SSM recorded it (it
+ * checks the code against the activation's): so which code the host's agent used.
+ */
+function activationOf(bed: TestBed, id: string): string | undefined {
+    return bed.managedInstances().find((m) => m.id === id)?.activationId;
 }
 
 /** A host loses its registration (re-imaged, cleaned by hand): what cleanup runs, run by hand. */
-async function wipe(host: TestHost): Promise<void> {
-    const wiped = await host.ssh(cleanupCommand(host.name));
+async function wipe(host: TestHost, cluster = "ecs-anywhere-anywhere"): Promise<void> {
+    const wiped = await host.ssh(cleanupCommand(host.name, cluster));
     expect(wiped.status === 0 && registrationLeft(host).length === 0, `wiping ${host.name} failed: ${wiped.stderr}`);
 }
 
@@ -93,12 +96,12 @@ async function expectRegistrationsKept(w: World, run: RunResult, before: string,
 /** beta registered again: with the current code, new ids recorded, its old ones deregistered (ECS, then SSM), nothing else; alpha unchanged. */
 async function expectBetaRegisteredAgain(w: World, run: RunResult, oldIds: Ids, installerRuns: number): Promise<void> {
     const { s, alpha, beta } = w;
-    const digest = await currentCodeDigest(s);
     const runs = beta.installerRuns();
-    expect(runs.length === installerRuns && (runs.at(-1) ?? "").includes(`code-sha256=${digest}`), `beta was not registered again with the current code: ${runs.join(" | ")}`);
     w.site = await s.outputs("anywhere");
     const ids = w.site.hosts as Ids;
+    expect(runs.length === installerRuns, `the installer ran ${runs.length} times on beta, expected ${installerRuns}`);
     expect(ids[beta.name].managedInstanceId !== oldIds[beta.name].managedInstanceId, "beta's new ids were not recorded");
+    expect(activationOf(w.bed, ids[beta.name].managedInstanceId) === w.site.activationId, `beta was not registered again with the current activation ${String(w.site.activationId)}`);
     expect(JSON.stringify(ids[alpha.name]) === JSON.stringify(oldIds[alpha.name]), "alpha's ids changed");
     const { ecs, ssm } = deregistrationOf(run.calls, oldIds[beta.name]);
     expect(ecs >= 0 && ssm > ecs, `beta's old registration was not deregistered (ECS ${ecs}, SSM ${ssm})`);
@@ -233,11 +236,10 @@ const story = [
         expect(/^[A-Za-z0-9+/=]{20,}$/.test(code), `activationCode --show-secrets printed ${JSON.stringify(code)}`);
         const hidden = await s.pulumi(["stack", "output", "-s", "anywhere", "activationCode"]);
         expect(hidden.output.includes("[secret]") && !hidden.output.includes(code), "activationCode without --show-secrets is not hidden");
-        const digest = crypto.createHash("sha256").update(code).digest("hex");
+        // The stand-in SSM took each host's registration only with this activation's id and code.
         for (const host of [alpha, beta]) {
-            const run = host.installerRuns()[0] ?? "";
-            expect(run.includes(`code-sha256=${digest}`), `${host.name} got another code: ${run}`);
-            expect(run.includes(`activation-id=${String(site.activationId)}`), `${host.name} got another activation id: ${run}`);
+            const id = (site.hosts as Ids)[host.name].managedInstanceId;
+            expect(activationOf(w.bed, id) === site.activationId, `${host.name} (${id}) registered with activation ${String(activationOf(w.bed, id))}, not ${String(site.activationId)}`);
         }
         // Every artefact of the run so far.
         const places: Record<string, string> = {
@@ -448,6 +450,30 @@ const story = [
         ["anywhere"],
     ),
 
+    step<World>(
+        "a host registered by hand with the stack's installCommand (docs/hosts.md), then listed in the config, is adopted: the installer does not run again, its ids are recorded, and taken out again it is deregistered and cleaned",
+        async ({ s, bed, epsilon }) => {
+            const shown = await s.pulumi(["stack", "output", "-s", "anywhere", "installCommand", "--show-secrets"]);
+            const line = shown.output.trim().split("\n").pop() ?? "";
+            expect(line.includes("--proto-redir '=https'") && line.includes("sha256sum -c"), `installCommand does not pin the installer: ${line.replace(/--activation-code .*/, "...")}`);
+            const byHand = await epsilon.ssh(line, { timeoutMs: 180_000 });
+            expect(byHand.status === 0, `installCommand failed on ${epsilon.name}:\n${tail(byHand.stdout + byHand.stderr, 20)}`);
+            const runs = epsilon.installerRuns().length;
+            const registered = JSON.parse(fs.readFileSync(epsilon.hostPath("/var/lib/amazon/ssm/registration"), "utf8")) as { ManagedInstanceID: string };
+            await s.pulumi(setAllArgs("anywhere", hostSettings([hostEntry(epsilon)], 2)));
+            const up = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            expect(hostStep(up.steps, "create", epsilon.name, "verify") !== undefined, `${epsilon.name} was not verified`);
+            expect(epsilon.installerRuns().length === runs, `the installer ran again on ${epsilon.name}, registered by hand`);
+            const ids = (await s.outputs("anywhere")).hosts as Ids;
+            expect(ids[epsilon.name]?.managedInstanceId === registered.ManagedInstanceID, `${epsilon.name} is recorded as ${JSON.stringify(ids[epsilon.name])}, not ${registered.ManagedInstanceID}`);
+            expect(bed.containerInstances().some((c) => c.arn === ids[epsilon.name].containerInstanceArn && c.managedInstanceId === registered.ManagedInstanceID), "the stand-in ECS holds no such container instance");
+            await s.pulumi(["config", "rm", "-s", "anywhere", "--path", "ecs-anywhere:hosts[2]"]);
+            const removed = await s.pulumi(["up", "-s", "anywhere", "--yes"]);
+            expect(hostStep(removed.steps, "delete", epsilon.name, "cleanup") !== undefined && registrationLeft(epsilon).length === 0, `${epsilon.name} was not cleaned: ${registrationLeft(epsilon).join(", ")}`);
+        },
+        ["anywhere"],
+    ),
+
     // --- site anywhere-keys: every host key type, an encrypted SSH key ------------------------------
     step<World>(
         "site anywhere-keys: each ECDSA host key the config accepts (nistp256, 384, 521, each served alone), pinned, connects, with an encrypted SSH key and its passphrase (in plain text in no export)",
@@ -610,13 +636,34 @@ const story = [
         const left = await resourcesOf(s, "anywhere-berlin");
         expect(left.length === 0, `after state delete and destroy the berlin stack still holds ${left.map((r) => r.urn).join(", ")}`);
         gamma.reconnect();
-        const byHand = await gamma.ssh(cleanupCommand(gamma.name));
+        const byHand = await gamma.ssh(cleanupCommand(gamma.name, "ecs-anywhere-anywhere-berlin"));
         expect(byHand.status === 0 && registrationLeft(gamma).length === 0, `cleaning gamma by hand failed: ${byHand.stderr}`);
     }),
 
+    // --- a host moved between clusters ------------------------------------------------------------
+    step<World>(
+        "reregister: beta, registered to site anywhere, listed in site anywhere-berlin is refused naming that cluster; with reregister: true it is cleared and registered there with berlin's activation",
+        async (w) => {
+            const { s, beta } = w;
+            await s.pulumi(["config", "rm", "-s", "anywhere-berlin", "--path", "ecs-anywhere:hosts"]);
+            await s.pulumi(setAllArgs("anywhere-berlin", hostSettings([hostEntry(beta)])));
+            const refused = await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"], { expectFailure: true });
+            expect(/this host is registered to another cluster, ecs-anywhere-anywhere \(as mi-[0-9a-f]{17}\)/.test(refused.output) && refused.output.includes("reregister true"), `the install was not refused naming the other cluster and the fix:\n${tail(refused.output, 30)}`);
+            await s.pulumi(["config", "set", "-s", "anywhere-berlin", "ecs-anywhere:reregister", "true"]);
+            const runs = beta.installerRuns().length;
+            await s.pulumi(["up", "-s", "anywhere-berlin", "--yes"]);
+            expect(beta.installerRuns().length === runs + 1, `the installer ran ${beta.installerRuns().length - runs} times on beta, expected once`);
+            const berlin = await s.outputs("anywhere-berlin");
+            const ids = (berlin.hosts as Ids)[beta.name];
+            expect(ids?.containerInstanceArn.includes("container-instance/ecs-anywhere-anywhere-berlin/") && activationOf(w.bed, ids.managedInstanceId) === berlin.activationId, `beta is not registered to berlin's cluster with its activation: ${JSON.stringify(ids)}`);
+            w.berlin = berlin.hosts as Ids;
+        },
+        ["anywhere-berlin"],
+    ),
+
     // --- taking it down -------------------------------------------------------------------------
     step<World>(
-        "a host removed from the config is deregistered: ECS, then SSM, then the host; the other only gets the new activation (one registration fewer): sealed again, install re-run without the installer",
+        "a host removed from the config is deregistered: ECS, then SSM, then the host's clean-up, which leaves the registration it has now (berlin's) alone; the other only gets the new activation (one registration fewer): sealed again, install re-run without the installer",
         async ({ s, alpha, beta, site }) => {
             const alphaRuns = alpha.installerRuns().length;
             const ids = (site.hosts as Ids)[beta.name];
@@ -626,7 +673,9 @@ const story = [
             expect(hostStep(up.steps, "delete", beta.name, "cleanup") !== undefined, "beta's clean-up did not finish");
             const deregistrations = deregistrationsIn(up.calls);
             expect(deregistrations.length === 2, `expected exactly beta's two deregistrations, got ${deregistrations.map((c) => JSON.stringify(c.inputs)).join(", ")}`);
-            expect(registrationLeft(beta).length === 0, `beta still has ${registrationLeft(beta).join(", ")}`);
+            // beta is berlin's now: this stack's clean-up leaves that registration alone, naming it.
+            expect(/this host is registered to cluster ecs-anywhere-anywhere-berlin as mi-[0-9a-f]{17}, not the registration this stack made \(cluster ecs-anywhere-anywhere\): left as it is/.test(up.output), `beta's clean-up did not leave berlin's registration alone with a warning:\n${tail(up.output, 30)}`);
+            expect(registrationLeft(beta).length === REGISTRATION_PATHS.length, `beta lost berlin's registration: it has only ${registrationLeft(beta).join(", ")}`);
             expect(registrationLeft(alpha).length === REGISTRATION_PATHS.length, "alpha lost its registration");
             // The registration limit is exact: one host fewer is a new activation, so the code of the old one dies.
             expect(changed(up.steps).some((c) => c.type === "aws:ssm/activation:Activation" && ["create", "create-replacement"].includes(c.op)), "no new activation for one host fewer");
@@ -648,6 +697,12 @@ const story = [
         const cluster = destroy.steps.find((c) => c.phase === "start" && c.op === "delete" && c.type === "aws:ecs/cluster:Cluster");
         expect(cluster !== undefined && cluster.sequence > registrationDeleted.sequence, `the cluster's delete (${cluster?.sequence}) started before its instance was deregistered (${registrationDeleted.sequence})`);
         expect(registrationLeft(alpha).length === 0, `alpha still has ${registrationLeft(alpha).join(", ")}`);
+    }),
+
+    step<World>("pulumi destroy -s anywhere-berlin: beta, registered there, deregistered and cleaned", async ({ s, beta, berlin }) => {
+        const destroy = await s.pulumi(["destroy", "-s", "anywhere-berlin", "--yes"]);
+        expectDeregisteredInOrder(destroy, beta.name, berlin[beta.name]);
+        expect(registrationLeft(beta).length === 0, `beta still has ${registrationLeft(beta).join(", ")}`);
     }),
 
     step<World>("pulumi destroy -s region: nothing left alive in the stand-ins' records, the image gone from the registry", async ({ s }) => {
@@ -687,7 +742,7 @@ async function main(): Promise<void> {
         return;
     }
     const s = new Sandbox();
-    const bed = new TestBed();
+    const bed = new TestBed({ stateDir: standinState(s.state) });
     let passed = 0;
     let failed = 0;
     const measured: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * Test hosts for the sandbox by hand (`bash e2e/sandbox.sh hosts up 2`, then `... hosts down`):
- * N SSH hosts in network namespaces with the stand-in installer, as `npm run e2e` uses, kept
+ * N SSH hosts in network namespaces running AWS's installer, as `npm run e2e` uses, kept
  * running in the background between commands. `up` prints the stack settings (each host's entry
  * with its pinned key, the site's installer and endpoints) and the SSH key to set; `config <stack>`
  * sets them on a stack; `down` stops the hosts and removes everything they made. State lives in
@@ -12,7 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TestBed, testBedUnavailable, MAX_HOSTS_PER_PROCESS } from "../hosts/test/testbed";
-import { hostEntry, hostSettings, setAllArgs, siteSettings } from "./lib/sandbox";
+import { hostEntry, hostSettings, setAllArgs, siteSettings, standinState } from "./lib/sandbox";
 
 /** What `serve` writes once its hosts answer; `up` prints it. */
 interface TestHostsReady {
@@ -84,7 +84,8 @@ function configure(dir: string, stack: string): void {
 }
 
 async function serve(dir: string, count: number): Promise<void> {
-    const bed = new TestBed();
+    // The sandbox's stand-in records (`$E2E_STATE/standins`): the activations its stand-in aws provider makes.
+    const bed = new TestBed({ stateDir: standinState(path.dirname(dir)) });
     let stopping = false;
     const stop = async () => {
         if (stopping) return;
@@ -104,7 +105,7 @@ async function serve(dir: string, count: number): Promise<void> {
         const clientKey = path.join(dir, "client_key");
         fs.copyFileSync(bed.clientKey, clientKey);
         fs.chmodSync(clientKey, 0o600);
-        const ready: TestHostsReady = { pid: process.pid, clientKey, hosts: hosts.map((host) => hostEntry(host)), settings: siteSettings(bed, dataDir) };
+        const ready: TestHostsReady = { pid: process.pid, clientKey, hosts: hosts.map((host) => hostEntry(host)), settings: siteSettings(dataDir) };
         fs.writeFileSync(path.join(dir, "ready.json.tmp"), JSON.stringify(ready, null, 2));
         fs.renameSync(path.join(dir, "ready.json.tmp"), path.join(dir, "ready.json"));
     } catch (error) {
@@ -127,7 +128,7 @@ async function up(dir: string, count: number): Promise<void> {
     const log = fs.openSync(path.join(dir, "hosts.log"), "a");
     const child = spawn(process.execPath, [...process.execArgv, __filename, "serve", String(count)], { detached: true, stdio: ["ignore", log, log], env: process.env });
     child.unref();
-    process.stdout.write(`hosts: starting ${count} test host(s) (network namespaces with sshd and the stand-in installer)...\n`);
+    process.stdout.write(`hosts: starting ${count} test host(s) (network namespaces with sshd, running AWS's installer)...\n`);
     const deadline = Date.now() + 30_000 + count * 5_000;
     while (!fs.existsSync(readyFile)) {
         if (fs.existsSync(path.join(dir, "failed"))) fail(`the hosts did not start: ${fs.readFileSync(path.join(dir, "failed"), "utf8")} (log: ${path.join(dir, "hosts.log")})`);

@@ -128,21 +128,24 @@ export function sandboxUnavailable(): string | undefined {
     );
 }
 
-/** Stack settings that point an anywhere stack's hosts at the test bed's installer and endpoints. */
-export function siteSettings(bed: TestBed, dataDir: string): [string, string][] {
-    const port = new URL(bed.installerUrl(bed.hosts[0])).port;
-    const shared = `http://${bed.sharedGateway}:${port}`;
+/**
+ * Stack settings of a site on test hosts: the data folder and a shorter wait. The installer and
+ * the endpoints are the defaults: the hosts reach them under their real names at the test bed.
+ */
+export function siteSettings(dataDir: string): [string, string][] {
     return [
         ["ecs-anywhere:dataDir", dataDir],
-        ["ecs-anywhere:installerUrl", `${shared}/ecs-anywhere-install-latest.sh`],
-        ["ecs-anywhere:ssmEndpoint", `${shared}/ssm`],
-        ["ecs-anywhere:ecsEndpoint", `${shared}/ecs`],
         ["ecs-anywhere:verifyTimeoutSeconds", "30"],
         // An activation window of 11 days: the default's is one day, so a run that crossed midnight
         // UTC would see a new activation between an up and the preview after it. Defaults: infra tests.
         ["ecs-anywhere:activationExpiryDays", "14"],
         ["ecs-anywhere:activationRenewDays", "3"],
     ];
+}
+
+/** The stand-in state folder of the sandbox with state `state`, where the test bed's stand-in AWS API records what the hosts register. */
+export function standinState(state: string): string {
+    return path.join(state, "standins");
 }
 
 /** A host as `ecs-anywhere:hosts` lists it, with its pinned key; `address`: where it is reached (default its own). */
@@ -181,7 +184,7 @@ export async function configureSite(sandbox: Sandbox, stack: string, bed: TestBe
     await sandbox.pulumi(["stack", "init", stack]);
     await sandbox.pulumi(["config", "rm", "-s", stack, "ecs-anywhere:hosts"]);
     const entries = options.entries ?? hosts.map((host) => hostEntry(host));
-    await sandbox.pulumi(setAllArgs(stack, [...hostSettings(entries), ...siteSettings(bed, dataDir), ...(options.config ?? [])]));
+    await sandbox.pulumi(setAllArgs(stack, [...hostSettings(entries), ...siteSettings(dataDir), ...(options.config ?? [])]));
     for (const [key, value] of options.secrets ?? [["ecs-anywhere:sshPrivateKey", fs.readFileSync(bed.clientKey, "utf8")]]) {
         await sandbox.pulumi(["config", "set", "-s", stack, "--secret", key], { input: value });
     }

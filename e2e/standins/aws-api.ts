@@ -1,7 +1,10 @@
 /**
  * Stand-in ECS, SSM and STS API endpoints, for what the program calls through the AWS SDK v3 at
  * destroy (infra/anywhere/deregister.ts): `DeregisterContainerInstance` and
- * `DeregisterManagedInstance` in the AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target:
+ * `DeregisterManagedInstance`, and for what the hosts' agents call when the installer registers
+ * them (the test bed's HTTPS front, hosts/test/testbed.ts, serves this handler as
+ * ssm.<region>.amazonaws.com and ecs.<region>.amazonaws.com): SSM `RegisterManagedInstance`
+ * (unsigned, with the activation's id and code) and ECS `RegisterContainerInstance`, in the AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target:
  * AmazonEC2ContainerServiceV20141113.<Action>` or `AmazonSSM.<Action>`, content type
  * `application/x-amz-json-1.1`), and STS `GetCallerIdentity` and `AssumeRole` in the query
  * protocol (`POST /`, form-encoded `Action=...&Version=2011-06-15`, XML answers). One server
@@ -15,13 +18,24 @@
  * account but 123456789012, ECS finds no cluster (`ClusterNotFoundException`) and SSM no instance
  * (`InvalidInstanceId`), as AWS answers a caller in the wrong account.
  *
+ * Registrations: RegisterManagedInstance checks the activation against the aws stand-in's live
+ * records (`aws:ssm/activation:Activation`: its id, its code's sha256, its expiry and registration
+ * limit), as SSM does (`InvalidActivationId`, `InvalidActivation`, `ActivationExpired`,
+ * `RegistrationLimitExceeded`... as below), and records the managed instance in
+ * `<state>/ssm-api.json` (type `ssm:managedInstance`, id `mi-...`, outputs `activationId`,
+ * `region`, `registered`); RegisterContainerInstance checks the cluster and records the container
+ * instance in `<state>/ecs-api.json` (type `ecs:containerInstance`, id its ARN, outputs `cluster`,
+ * `ec2InstanceId`: the managed instance, whose id the caller's access key id carries). So what
+ * DescribeInstanceInformation and DescribeContainerInstances would answer can be read there; the
+ * deregistrations remove them. Without a state folder nothing is recorded and no activation is known.
+ *
  * Calls made with keys issued for a role (AssumeRole, or `ApiState.roleSession` for the stand-in
  * agents) are checked against that role's policies as the aws stand-in recorded them
  * (iam-evaluator.ts): a call the role does not allow is refused as AWS refuses it,
  * `AccessDeniedException` naming the action and resource. A role the aws stand-in has no record of
  * (an operator's role defined outside the stacks) is not checked.
  *
- * Any instance is taken to be registered until it is deregistered once; deregistering it again
+ * Any instance not recorded is taken to be registered until it is deregistered once; deregistering it again
  * fails as AWS does (ECS `InvalidParameterException` "Container instance not found.", SSM
  * `InvalidInstanceId`), and so does an id of the wrong shape (SSM `ValidationException`). With
  * a state folder, ECS also checks the cluster against the aws stand-in's live records
@@ -40,7 +54,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { logCall } from "./call-log";
 import { accessDeniedMessage, authorizeRoleCall, findRole, type RequestContext } from "./iam-evaluator";
-import { RecordStore } from "./records";
+import { HISTORY_PREFIX, RecordStore } from "./records";
 
 export const ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
 export const SSM_TARGET_PREFIX = "AmazonSSM.";
@@ -140,6 +154,11 @@ export function accessKeyOf(request: http.IncomingMessage): string | undefined {
 
 const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] ?? c);
 
+/** An ECS ContainerInstance as the API answers it: `fields` over an idle external instance's. */
+function containerInstanceOf(arn: string, fields: Record<string, unknown>): Record<string, unknown> {
+    return { containerInstanceArn: arn, runningTasksCount: 0, pendingTasksCount: 0, registeredResources: [], remainingResources: [], attachments: [], tags: [], ...fields };
+}
+
 /** What the services remember between calls. */
 class ApiState {
     private readonly gone = new Set<string>();
@@ -230,6 +249,91 @@ class ApiState {
         return text.startsWith("arn:aws:") ? (text.split(":")[3] ?? this.region) : this.region;
     }
 
+    /** The aws stand-in's live activation `id`, if any. */
+    private activation(id: string): Record<string, unknown> | undefined {
+        if (!this.stateDir) return undefined;
+        return new RecordStore("aws", this.stateDir).all().find((r) => r.type === "aws:ssm/activation:Activation" && r.id === id)?.outputs;
+    }
+
+    /** SSM RegisterManagedInstance: what the SSM agent's `-register` calls, unsigned, with the activation. */
+    registerManagedInstance(input: Record<string, unknown>): Handled {
+        const { ActivationCode: code, ActivationId: id, PublicKey: publicKey } = input;
+        if (typeof id !== "string" || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
+            throw new ApiError("ValidationException", `1 validation error detected: Value '${String(id)}' at 'activationId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`);
+        }
+        if (typeof code !== "string" || code.length < 20 || code.length > 250) throw new ApiError("ValidationException", "1 validation error detected: Value at 'activationCode' failed to satisfy constraint: Member must have length between 20 and 250");
+        if (typeof publicKey !== "string" || publicKey === "") throw new ApiError("ValidationException", "1 validation error detected: Value at 'publicKey' failed to satisfy constraint: Member must not be null");
+        const activation = this.activation(id);
+        if (!activation) throw new ApiError("InvalidActivationId", "The activation ID is not valid. Verify the that activation ID is correct and try again.");
+        if (activation.activationCodeSha256 !== crypto.createHash("sha256").update(code).digest("hex")) {
+            throw new ApiError("InvalidActivation", "The activation is not valid. The activation might have been deleted, or the ActivationId and the ActivationCode do not match.");
+        }
+        if (typeof activation.expirationDate === "string" && Date.parse(activation.expirationDate) <= Date.now()) throw new ApiError("ActivationExpired", "The activation has expired.");
+        const store = new RecordStore("ssm-api", this.stateDir);
+        const used = store.all().filter((r) => r.type === "ssm:managedInstance" && r.outputs?.activationId === id).length + this.spent(id);
+        const limit = typeof activation.registrationLimit === "number" ? activation.registrationLimit : 1;
+        if (used >= limit) throw new ApiError("RegistrationLimitExceeded", `The activation ${id} has reached its registration limit of ${limit}.`);
+        const instanceId = `mi-${crypto.randomBytes(9).toString("hex").slice(0, 17)}`;
+        store.add(`managedInstance#${instanceId}`, { type: "ssm:managedInstance", name: instanceId, id: instanceId, urn: "", outputs: { activationId: id, region: this.region, registered: new Date().toISOString() } });
+        return { id: instanceId, body: { InstanceId: instanceId } };
+    }
+
+    /** Registrations of activation `id` already deregistered: they still count against its limit, as in SSM. */
+    private spent(id: string): number {
+        return new RecordStore(`${HISTORY_PREFIX}ssm`, this.stateDir).all().filter((r) => r.outputs?.activationId === id).length;
+    }
+
+    /** The cluster's short name from a name or ARN. */
+    private clusterName(input: unknown): string {
+        const text = typeof input === "string" && input !== "" ? input : "default";
+        return text.includes(":cluster/") ? text.slice(text.indexOf(":cluster/") + 9) : text;
+    }
+
+    /** Whether the aws stand-in holds cluster `name` (in `region`); true without a state folder. */
+    private clusterKnown(name: string, input: unknown, region: string): boolean {
+        if (!this.stateDir) return true;
+        return new RecordStore("aws", this.stateDir)
+            .all()
+            .filter((r) => r.type === "aws:ecs/cluster:Cluster")
+            .some((r) => {
+                const outputs = r.outputs ?? {};
+                return (outputs.name === name || outputs.arn === input) && (outputs.region === undefined || outputs.region === region);
+            });
+    }
+
+    /** ECS RegisterContainerInstance: what the ECS agent calls at its first start; the caller's key stands for its managed instance. */
+    registerContainerInstance(caller: Caller, accessKey: string | undefined, input: Record<string, unknown>): Handled {
+        const cluster = this.clusterName(input.cluster);
+        this.checkAccount(caller, "ecs", cluster);
+        if (!this.clusterKnown(cluster, input.cluster, this.region)) throw new ApiError("ClusterNotFoundException", "Cluster not found.");
+        const managedInstance = accessKey !== undefined && MANAGED_INSTANCE_ID.test(accessKey) ? accessKey : undefined;
+        if (this.stateDir && (managedInstance === undefined || !new RecordStore("ssm-api", this.stateDir).get(`managedInstance#${managedInstance}`))) {
+            throw new ApiError("AccessDeniedException", `The request is not signed with the credentials of a registered managed instance (${accessKey ?? "no credentials"}).`);
+        }
+        const arn = `arn:aws:ecs:${this.region}:${ACCOUNT_ID}:container-instance/${cluster}/${crypto.randomBytes(16).toString("hex")}`;
+        new RecordStore("ecs-api", this.stateDir).add(`containerInstance#${arn}`, {
+            type: "ecs:containerInstance",
+            name: arn.split("/").pop() ?? arn,
+            id: arn,
+            urn: "",
+            outputs: { cluster, ec2InstanceId: managedInstance ?? "", registered: new Date().toISOString() },
+        });
+        return {
+            id: arn,
+            body: {
+                containerInstance: containerInstanceOf(arn, {
+                    ec2InstanceId: managedInstance,
+                    version: 1,
+                    versionInfo: input.versionInfo ?? {},
+                    status: "ACTIVE",
+                    agentConnected: true,
+                    attributes: input.attributes ?? [],
+                    registeredAt: Date.now() / 1000,
+                }),
+            },
+        };
+    }
+
     deregisterContainerInstance(caller: Caller, input: Record<string, unknown>): Handled {
         const containerInstance = input.containerInstance;
         if (typeof containerInstance !== "string" || containerInstance === "") {
@@ -252,27 +356,22 @@ class ApiState {
         const key = `ecs:${region}:${clusterName}:${instanceId}`;
         if (this.gone.has(key)) throw new ApiError("InvalidParameterException", "Container instance not found.");
         this.gone.add(key);
-        const now = Date.now() / 1000;
+        const store = new RecordStore("ecs-api", this.stateDir);
+        const recorded = store.get(`containerInstance#${arn}`)?.outputs?.ec2InstanceId;
+        store.remove(`containerInstance#${arn}`);
         return {
             id: arn,
             body: {
-                containerInstance: {
-                    containerInstanceArn: arn,
-                    ec2InstanceId: `mi-${crypto.createHash("sha256").update(instanceId).digest("hex").slice(0, 17)}`,
+                containerInstance: containerInstanceOf(arn, {
+                    ec2InstanceId: typeof recorded === "string" && recorded !== "" ? recorded : `mi-${crypto.createHash("sha256").update(instanceId).digest("hex").slice(0, 17)}`,
                     version: 3,
                     versionInfo: { agentVersion: "1.89.0", agentHash: "0bd4e5a4", dockerVersion: "DockerVersion: 25.0.8" },
                     status: "INACTIVE",
                     statusReason: input.force === true ? "Instance deregistration forced by the user." : "Instance deregistered by the user.",
                     agentConnected: false,
-                    runningTasksCount: 0,
-                    pendingTasksCount: 0,
-                    registeredResources: [],
-                    remainingResources: [],
                     attributes: [{ name: "ecs.capability.external" }],
-                    registeredAt: now - 3600,
-                    attachments: [],
-                    tags: [],
-                },
+                    registeredAt: Date.now() / 1000 - 3600,
+                }),
             },
         };
     }
@@ -289,6 +388,13 @@ class ApiState {
         const key = `ssm:${id}`;
         if (this.gone.has(key)) throw new ApiError("InvalidInstanceId", `Instance ${id} is not a registered managed instance of account ${ACCOUNT_ID}`);
         this.gone.add(key);
+        const store = new RecordStore("ssm-api", this.stateDir);
+        const registered = store.get(`managedInstance#${id}`);
+        if (registered) {
+            store.remove(`managedInstance#${id}`);
+            // Kept (in a history store, not live) so the activation's limit still counts it.
+            new RecordStore(`${HISTORY_PREFIX}ssm`, this.stateDir).add(`spent#${id}`, { type: "ssm:spentRegistration", name: id, id, urn: "", outputs: { activationId: registered.outputs?.activationId } });
+        }
         return { id, body: {} };
     }
 }
@@ -345,6 +451,12 @@ function readBody(request: http.IncomingMessage): Promise<string> {
     });
 }
 
+/** The endpoints' request handler on its own, for a server of the caller's (the test bed's HTTPS front). */
+export function awsApiHandler(options: Omit<AwsApiOptions, "listen"> = {}): http.RequestListener {
+    const callerAccount = options.callerAccount ?? (process.env.E2E_STS_ACCOUNT || ACCOUNT_ID);
+    return handler(new ApiState(options.stateDir ?? process.env.E2E_STANDIN_STATE, options.region ?? process.env.AWS_REGION ?? "eu-west-1", callerAccount));
+}
+
 function handler(state: ApiState): http.RequestListener {
     return (request, response) => {
         void (async () => {
@@ -377,6 +489,8 @@ function handler(state: ApiState): http.RequestListener {
                 const caller = state.callerOf(accessKeyOf(request));
                 if (service !== undefined) state.authorize(caller, service, action, input);
                 if (service === "ecs" && action === "DeregisterContainerInstance") handled = state.deregisterContainerInstance(caller, input);
+                else if (service === "ecs" && action === "RegisterContainerInstance") handled = state.registerContainerInstance(caller, accessKeyOf(request), input);
+                else if (service === "ssm" && action === "RegisterManagedInstance") handled = state.registerManagedInstance(input);
                 else if (service === "ssm" && action === "DeregisterManagedInstance") handled = state.deregisterManagedInstance(caller, input);
                 else throw new ApiError("UnknownOperationException", `stand-in AWS API does not know ${target || "a request without X-Amz-Target"}: add it to e2e/standins/aws-api.ts`);
                 record("ok", handled.id);

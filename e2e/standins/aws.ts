@@ -191,11 +191,19 @@ interface Spec {
     readonly computed?: (ctx: Ctx, id: string) => PropertyMap;
     /** A refusal AWS would give to this creation, if any. */
     readonly refuseCreate?: (ctx: Ctx) => string | undefined;
+    /**
+     * What the records keep beside the outputs for the stand-in AWS API (aws-api.ts), never
+     * returned to the engine: keys named in RECORD_ONLY.
+     */
+    readonly recorded?: (outputs: PropertyMap) => PropertyMap;
     /** A refusal AWS would give to deleting this resource (outputs as stored). */
     readonly refuseDelete?: (ctx: Ctx, id: string) => string | undefined | Promise<string | undefined>;
     /** What deleting it does besides forgetting it (outputs as stored). */
     readonly onDelete?: (ctx: Ctx) => Promise<void>;
 }
+
+/** Keys `Spec.recorded` adds to the records, removed from what a read returns. */
+const RECORD_ONLY = ["activationCodeSha256"];
 
 function arn(ctx: Ctx, service: string, resource: string, global = false): string {
     return `arn:aws:${service}:${global ? "" : ctx.region}:${ACCOUNT_ID}:${resource}`;
@@ -687,6 +695,8 @@ const SPECS: Record<string, Spec> = {
             expired: false,
             registrationCount: 0,
         }),
+        // SSM checks the code hosts register with: the stand-in API checks its digest (the records hold no secret).
+        recorded: (outputs) => ({ activationCodeSha256: crypto.createHash("sha256").update(String(plain(outputs.activationCode))).digest("hex") }),
         refuseCreate: (ctx) => {
             const limit = ctx.p.registrationLimit;
             if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 1000)) {
@@ -1102,7 +1112,7 @@ export function awsProvider(options: AwsStandinOptions = {}): StandinProvider & 
                     if (refusal) throw new Error(`creating ${type} (${ctx.name}): ${refusal}`);
                     const id = spec.id(ctx);
                     const outs = finish(spec, ctx, { ...(spec.defaults ?? {}), ...(spec.computed?.(ctx, id) ?? {}), ...inputs });
-                    store.add(recordKey(urn, physicalId(id, outs)), { type, name: ctx.name, id, urn, outputs: outs });
+                    store.add(recordKey(urn, physicalId(id, outs)), { type, name: ctx.name, id, urn, outputs: { ...outs, ...(spec.recorded?.(outs) ?? {}) } });
                     return { id, outs };
                 },
                 { idOf: (result) => result.id },
@@ -1118,7 +1128,8 @@ export function awsProvider(options: AwsStandinOptions = {}): StandinProvider & 
                 // Gone: an empty id tells the engine to drop it from the state.
                 if (!record) return { id: "", props: {} };
                 // Secrets are not kept in the records: the engine's own copy stands for them.
-                const merged = restoreSecrets(record.outputs ?? {}, props) as PropertyMap;
+                const stored = Object.fromEntries(Object.entries(record.outputs ?? {}).filter(([key]) => !RECORD_ONLY.includes(key)));
+                const merged = restoreSecrets(stored, props) as PropertyMap;
                 return { id: record.id, props: merged };
             });
         },

@@ -181,6 +181,9 @@ export class RecordStore {
     }
 }
 
+/** Stores whose name starts with this keep history (what was, not what lives): liveResources skips them. */
+export const HISTORY_PREFIX = "history-";
+
 /**
  * Every resource still alive in any stand-in's records under `stateDir` (each `<provider>.json`),
  * e.g. to assert that `pulumi destroy` left nothing behind.
@@ -189,7 +192,7 @@ export function liveResources(stateDir: string): LiveResource[] {
     if (!fs.existsSync(stateDir)) return [];
     const result: LiveResource[] = [];
     for (const entry of fs.readdirSync(stateDir).sort()) {
-        if (!entry.endsWith(".json")) continue;
+        if (!entry.endsWith(".json") || entry.startsWith(HISTORY_PREFIX)) continue;
         const provider = entry.slice(0, -".json".length);
         const map = readMap(path.join(stateDir, entry));
         for (const record of Object.values(map)) {

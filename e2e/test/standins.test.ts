@@ -794,3 +794,91 @@ describe("stand-ins: STS, and the deregistration's account check, through the AW
         assert.deepEqual(apiCalls(from + 3), ["sts-api GetCallerIdentity ok"]);
     });
 });
+
+describe("stand-ins: what the hosts' agents register (SSM RegisterManagedInstance, ECS RegisterContainerInstance)", function () {
+    this.timeout(30_000);
+    let dir: string;
+    let api: AwsApi;
+    let activationId: string;
+    let code: string;
+    /** One AWS JSON 1.1 call as the agents make it: unsigned (SSM), or with the managed instance as the access key (ECS). */
+    async function call(target: string, body: Record<string, unknown>, accessKey?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+        const response = await fetch(`${api.urls[0]}/`, {
+            method: "POST",
+            headers: {
+                "content-type": "application/x-amz-json-1.1",
+                "x-amz-target": target,
+                ...(accessKey ? { authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/20260101/${REGION}/ecs/aws4_request, SignedHeaders=host, Signature=0` } : {}),
+            },
+            body: JSON.stringify(body),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    }
+    const register = (activation: string, activationCode: string) =>
+        call("AmazonSSM.RegisterManagedInstance", { ActivationId: activation, ActivationCode: activationCode, PublicKey: "MIIBIjANBg", PublicKeyType: "Rsa", Fingerprint: "f" });
+    const errorOf = (answer: { body: Record<string, unknown> }) => String(answer.body.__type).split("#").pop();
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "standins-registrations-"));
+        const provider = awsProvider({ stateDir: dir, region: REGION });
+        await provider.create!(urn("aws:ecs/cluster:Cluster", "cluster", "anywhere"), { name: "ecs-anywhere-anywhere" });
+        await provider.create!(urn("aws:iam/role:Role", "role", "anywhere"), { name: "role", assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [] }) });
+        const created = await provider.create!(urn("aws:ssm/activation:Activation", "activation", "anywhere"), { iamRole: "role", registrationLimit: 1 });
+        activationId = created.id;
+        const outs = created.outs as PropertyMap;
+        code = String(isSecret(outs.activationCode) ? outs.activationCode.value : outs.activationCode);
+        api = await startAwsApi({ listen: [{ host: "127.0.0.1", port: 0 }], stateDir: dir });
+    });
+    after(async () => {
+        await api?.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("SSM takes a registration only with the activation's id and code, up to its limit, and records it; its records hold no code", async () => {
+        assert.equal(errorOf(await register("0f3c2b1a-1111-2222-3333-444455556666", code)), "InvalidActivationId");
+        assert.equal(errorOf(await register(activationId, `${code}x`)), "InvalidActivation");
+        const ok = await register(activationId, code);
+        assert.equal(ok.status, 200, JSON.stringify(ok.body));
+        const instance = String(ok.body.InstanceId);
+        assert.match(instance, /^mi-[0-9a-f]{17}$/);
+        assert.deepEqual(
+            liveResources(dir).filter((r) => r.provider === "ssm-api"),
+            [{ provider: "ssm-api", type: "ssm:managedInstance", name: instance, id: instance }],
+        );
+        assert.equal(errorOf(await register(activationId, code)), "RegistrationLimitExceeded");
+        assert.ok(!fs.readdirSync(dir).some((file) => fs.readFileSync(path.join(dir, file), "utf8").includes(code)), "a record holds the activation code");
+        // Deregistered, it leaves the records, and still counts against the activation's limit.
+        const ssm = new SSMClient({ region: REGION, endpoint: api.urls[0], credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "x" } });
+        await ssm.send(new DeregisterManagedInstanceCommand({ InstanceId: instance }));
+        assert.deepEqual(liveResources(dir).filter((r) => r.provider === "ssm-api"), []);
+        assert.equal(errorOf(await register(activationId, code)), "RegistrationLimitExceeded");
+    });
+
+    it("ECS registers a container instance of a known cluster for a registered managed instance only, and records it with the instance", async () => {
+        const provider = awsProvider({ stateDir: dir, region: REGION });
+        const more = await provider.create!(urn("aws:ssm/activation:Activation", "activation2", "anywhere"), { iamRole: "role", registrationLimit: 2 });
+        const moreOuts = more.outs as PropertyMap;
+        const instance = String((await register(more.id, String(isSecret(moreOuts.activationCode) ? moreOuts.activationCode.value : moreOuts.activationCode))).body.InstanceId);
+        const target = "AmazonEC2ContainerServiceV20141113.RegisterContainerInstance";
+        assert.equal(errorOf(await call(target, { cluster: "no-such-cluster" }, instance)), "ClusterNotFoundException");
+        assert.equal(errorOf(await call(target, { cluster: "ecs-anywhere-anywhere" }, "mi-00000000000000000")), "AccessDeniedException");
+        const ok = await call(target, { cluster: "ecs-anywhere-anywhere" }, instance);
+        assert.equal(ok.status, 200, JSON.stringify(ok.body));
+        const arn = String((ok.body.containerInstance as Record<string, unknown>).containerInstanceArn);
+        assert.match(arn, new RegExp(`^arn:aws:ecs:${REGION}:${ACCOUNT_ID}:container-instance/ecs-anywhere-anywhere/[0-9a-f]{32}$`));
+        const records = JSON.parse(fs.readFileSync(path.join(dir, "ecs-api.json"), "utf8")) as Record<string, { id: string; outputs: Record<string, unknown> }>;
+        assert.deepEqual(
+            Object.values(records).map((r) => [r.id, r.outputs.cluster, r.outputs.ec2InstanceId]),
+            [[arn, "ecs-anywhere-anywhere", instance]],
+        );
+        const ecs = new ECSClient({ region: REGION, endpoint: api.urls[0], credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "x" } });
+        await ecs.send(new DeregisterContainerInstanceCommand({ cluster: "ecs-anywhere-anywhere", containerInstance: arn }));
+        assert.deepEqual(liveResources(dir).filter((r) => r.provider === "ecs-api"), []);
+    });
+
+    it("the activation's code digest stays in the records: a read returns the outputs without it", async () => {
+        const provider = awsProvider({ stateDir: dir, region: REGION });
+        const read = await provider.read!(activationId, urn("aws:ssm/activation:Activation", "activation", "anywhere"), {});
+        assert.ok(!("activationCodeSha256" in (read.props ?? {})), JSON.stringify(Object.keys(read.props ?? {})));
+    });
+});

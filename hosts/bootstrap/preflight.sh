@@ -85,7 +85,8 @@ check_disk() {
 check_endpoints_and_clock() {
     local url headers date_header remote now skew
     for url in "$SSM_ENDPOINT" "$ECS_ENDPOINT"; do
-        if ! headers="$(curl -sS -I --connect-timeout 5 --max-time 10 "$url" 2>&1)"; then
+        # HTTPS only, redirects too (the endpoints are https:// by the config's rule).
+        if ! headers="$(curl --proto '=https' --proto-redir '=https' -sS -I --connect-timeout 5 --max-time 10 "$url" 2>&1)"; then
             fatal "cannot reach $url: ${headers##*$'\n'}" "allow outbound HTTPS (port 443) from this host to $url, directly or through a proxy (HTTPS_PROXY)"
         fi
         info "reached $url"
@@ -103,6 +104,24 @@ check_endpoints_and_clock() {
     fi
     if have timedatectl && [ "$(timedatectl show -p NTPSynchronized --value 2>/dev/null || true)" = no ]; then
         warn "timedatectl says the clock is not NTP-synchronised; run: timedatectl set-ntp true"
+    fi
+}
+
+# Docker: AWS's installer installs it where it can (install.sh has it take the distribution's
+# docker.io on Debian and Ubuntu, whose Docker repository path needs apt-key and add-apt-repository,
+# gone in Debian 13), but not on RHEL.
+check_docker() {
+    local id
+    id="$( (. /etc/os-release 2>/dev/null && printf '%s' "${ID:-}") || true)"
+    if have docker; then
+        info "docker present"
+    elif [ "$id" = rhel ]; then
+        fatal "Docker is not installed, and AWS's installer cannot install it on RHEL" \
+            "install Docker first (Docker's RHEL repository: dnf config-manager --add-repo https://download.docker.com/linux/rhel/docker-ce.repo && dnf install -y docker-ce && systemctl enable --now docker), then run pulumi up again"
+    elif have apt-get; then
+        info "Docker is not installed: the installer will install the distribution's docker.io"
+    else
+        warn "Docker is not installed: AWS's installer will try Docker's repository for $id; if it cannot, install Docker first"
     fi
 }
 
@@ -132,6 +151,7 @@ check_memory_cgroup
 check_memory
 check_disk
 check_endpoints_and_clock
+check_docker
 check_openssl
 check_data_dir
 info "ready for ECS Anywhere"

@@ -50,7 +50,7 @@ describe("links in the data folder, over SSH", function () {
         fs.chmodSync(victimFile, 0o640);
     });
 
-    const commands = (extra: Partial<HostStepSettings> = {}) => hostCommands(testBedSettings(bed, host, extra));
+    const commands = (extra: Partial<HostStepSettings> = {}) => hostCommands(testBedSettings(host, extra));
 
     /** Owner, group and mode of `file` (not following a link). */
     const ownership = (file: string) => {

@@ -2,16 +2,24 @@
  * A test bed of SSH hosts on this machine: each host is a network namespace with its own veth
  * link, its own sshd and host key, and its own view of /etc, /usr and /var (overlays whose
  * changes land in the host's temporary folder) and /run (a tmpfs). What the scripts write on a
- * "host" never reaches the real machine. A stand-in installer and stand-in AWS endpoints are
- * served to the hosts over their links. Traffic stays on these links.
+ * "host" never reaches the real machine: its own apt and dpkg install packages into its overlays.
+ * The hosts run AWS's ECS Anywhere installer as released; what lies outside a host is stood in
+ * (downloads.ts): the names it fetches from (`servedNames`) resolve, in the host's own /etc/hosts,
+ * to the test bed's HTTPS front on the host's link, whose certificate only the hosts trust (a test
+ * CA added to their CA bundle); SSM and ECS there are the stand-in AWS API (e2e/standins/aws-api.ts),
+ * which records what the agents register. The service manager is a stand-in (fixtures/systemctl).
+ * A host has no route but its link, so no other address is reached. Traffic stays on these links.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as http from "node:http";
+import type * as http from "node:http";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
-
-const FIXTURES = path.join(__dirname, "fixtures");
+import * as crypto from "node:crypto";
+import { awsApiHandler } from "../../e2e/standins/aws-api";
+import { RecordStore } from "../../e2e/standins/records";
+import { DEBIAN_SUITE, Downloads, downloadsUnavailable, FIXTURES, isApiName, servedNames } from "./downloads";
 
 /** Why the test bed cannot run here, or undefined if it can. */
 export function testBedUnavailable(): string | undefined {
@@ -21,6 +29,8 @@ export function testBedUnavailable(): string | undefined {
     }
     if (!fs.existsSync("/usr/sbin/sshd")) return "needs /usr/sbin/sshd (apt-get install openssh-server)";
     if (!fs.readFileSync("/proc/filesystems", "utf8").includes("overlay")) return "needs overlayfs in the kernel";
+    const downloads = downloadsUnavailable();
+    if (downloads !== undefined) return downloads;
     const probe = spawnSync("ip", ["netns", "add", `eaprobe${process.pid}`]);
     if (probe.status !== 0) return `cannot create network namespaces: ${probe.stderr.toString().trim()}`;
     spawnSync("ip", ["netns", "del", `eaprobe${process.pid}`]);
@@ -53,7 +63,21 @@ export interface HostOptions {
      * host's `privateAddress` answers on it alone.
      */
     readonly behind?: TestHost;
+    /** `docker` on PATH (this machine's client). false hides it, as on a host without Docker. Default true. */
+    readonly docker?: boolean;
+    /**
+     * The system the host says it is (/etc/os-release): this machine's Debian 12 (default);
+     * `debian13` without `apt-key` and `add-apt-repository` (gone in Debian 13, on which current
+     * Raspberry Pi OS is based); `rhel9` (Red Hat Enterprise Linux 9 as the installer reads it).
+     */
+    readonly os?: "debian12" | "debian13" | "rhel9";
 }
+
+/** /etc/os-release of the systems a host can say it is. */
+const OS_RELEASE: Record<string, string> = {
+    debian13: 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nNAME="Debian GNU/Linux"\nVERSION_ID="13"\nVERSION="13 (trixie)"\nVERSION_CODENAME=trixie\nID=debian\n',
+    rhel9: 'NAME="Red Hat Enterprise Linux"\nVERSION="9.4 (Plow)"\nID="rhel"\nID_LIKE="fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Red Hat Enterprise Linux 9.4 (Plow)"\n',
+};
 
 /** Host key types a test host can serve: `ecdsa` is nistp256, `ecdsa384` and `ecdsa521` the larger curves. */
 export type HostKeyType = "ed25519" | "ecdsa" | "ecdsa384" | "ecdsa521" | "rsa";
@@ -84,7 +108,6 @@ export class TestHost {
     readonly gateway: string;
     readonly dir: string;
     readonly dataDir: string;
-    readonly installerLog: string;
     /** With `behind`: the address the host answers on over its private link to the bastion (and nowhere else). */
     readonly privateAddress?: string;
     private sshd?: ChildProcess;
@@ -101,7 +124,6 @@ export class TestHost {
         if (options.behind) this.privateAddress = this.address.replace(/^10\.213\./, "10.214.");
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `ecs-anywhere-host-${name}-`));
         this.dataDir = path.join(this.dir, "data");
-        this.installerLog = path.join(this.dir, "installer-invocations.log");
     }
 
     /** The host key types its sshd serves. */
@@ -123,6 +145,9 @@ export class TestHost {
     publicKeyOf(type: HostKeyType): string {
         return fs.readFileSync(this.hostKeyFile(type), "utf8").trim().split(" ").slice(0, 2).join(" ");
     }
+
+    /** What the host fetched from the test bed's HTTPS front (`https://<name><path>`), in order. */
+    readonly fetched: string[] = [];
 
     /** Where the host's own writes to `/etc`, `/usr`, `/var` land (the overlay's upper folder). */
     hostPath(absolute: string): string {
@@ -152,14 +177,11 @@ export class TestHost {
             sh("ip", "netns", "exec", bastion.namespace, "ip", "link", "set", `to${this.index}`, "up");
         }
 
-        for (const top of ["etc", "usr", "var"]) {
+        for (const top of OVERLAID) {
             fs.mkdirSync(path.join(this.dir, top, "upper"), { recursive: true });
             fs.mkdirSync(path.join(this.dir, top, "work"), { recursive: true });
         }
-        // The host's service manager knows the stand-in agent's unit.
-        fs.mkdirSync(this.hostPath("/usr/local/sbin"), { recursive: true });
-        fs.copyFileSync(path.join(FIXTURES, "systemctl"), this.hostPath("/usr/local/sbin/systemctl"));
-        fs.chmodSync(this.hostPath("/usr/local/sbin/systemctl"), 0o755);
+        this.prepareSystem();
         if (this.options.dataDir !== false) fs.mkdirSync(this.dataDir);
 
         for (const type of this.hostKeyTypes) {
@@ -186,9 +208,7 @@ export class TestHost {
         const overlay = (top: string) => `mount -t overlay overlay -o lowerdir=/${top},upperdir=${this.dir}/${top}/upper,workdir=${this.dir}/${top}/work /${top}`;
         const boot = [
             "set -e",
-            overlay("etc"),
-            overlay("usr"),
-            overlay("var"),
+            ...OVERLAID.map(overlay),
             "mount -t tmpfs tmpfs /run",
             "mkdir -p /run/sshd",
             ...(this.options.systemd === false ? [] : ["mkdir -p /run/systemd/system"]),
@@ -236,9 +256,59 @@ export class TestHost {
         });
     }
 
-    /** Times the stand-in installer ran on this host. */
+    /** The times this host fetched AWS's installer (each a run of it, as install fetches it anew every time). */
     installerRuns(): string[] {
-        return fs.existsSync(this.installerLog) ? fs.readFileSync(this.installerLog, "utf8").split("\n").filter(Boolean) : [];
+        return this.fetched.filter((url) => /\/ecs-anywhere-install(-latest)?\.sh$/.test(url));
+    }
+
+    /** Writes `content` at `absolute` in the host's own view (its overlay's upper folder). */
+    writeFile(absolute: string, content: string | Buffer, mode = 0o644): void {
+        fs.mkdirSync(path.dirname(this.hostPath(absolute)), { recursive: true });
+        fs.rmSync(this.hostPath(absolute), { force: true });
+        fs.writeFileSync(this.hostPath(absolute), content, { mode });
+    }
+
+    /** Hides `absolute` in the host's view (an overlayfs whiteout: a 0/0 character device in the upper folder). */
+    private hide(absolute: string): void {
+        fs.mkdirSync(path.dirname(this.hostPath(absolute)), { recursive: true });
+        execFileSync("mknod", [this.hostPath(absolute), "c", "0", "0"]);
+    }
+
+    /**
+     * The host's system as the test needs it, before its overlays are mounted: the names the
+     * installer fetches from at the test bed, its CA bundle with the test CA, apt pointed at the
+     * stand-in Debian repository only, the stand-in service manager, and its OS and Docker.
+     */
+    private prepareSystem(): void {
+        const downloads = this.bed.downloads;
+        this.writeFile("/etc/hosts", `127.0.0.1 localhost\n127.0.1.1 ${os.hostname()}\n::1 localhost\n${servedNames(downloads.regions).map((name) => `${this.gateway} ${name}`).join("\n")}\n`);
+        const bundle = "/etc/ssl/certs/ca-certificates.crt";
+        this.writeFile(bundle, `${fs.existsSync(bundle) ? fs.readFileSync(bundle, "utf8") : ""}${downloads.caCertificate}`);
+        // apt: the stand-in Debian repository, and no other source.
+        for (const file of fs.existsSync("/etc/apt/sources.list.d") ? fs.readdirSync("/etc/apt/sources.list.d") : []) this.hide(`/etc/apt/sources.list.d/${file}`);
+        this.writeFile("/etc/apt/sources.list", "");
+        // And none of this machine's package lists or caches: the host knows only what its sources serve.
+        for (const dir of ["/var/lib/apt/lists", "/var/cache/apt"]) {
+            for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir) : []) if (entry !== "partial" && entry !== "archives" && entry !== "lock") this.hide(`${dir}/${entry}`);
+        }
+        this.writeFile("/etc/apt/keyrings/ecs-anywhere-testbed.gpg", downloads.signingKeyring);
+        this.writeFile("/etc/apt/sources.list.d/debian.sources", `Types: deb\nURIs: https://deb.debian.org/debian\nSuites: ${DEBIAN_SUITE}\nComponents: main\nSigned-By: /etc/apt/keyrings/ecs-anywhere-testbed.gpg\n`);
+        this.writeFile("/usr/bin/systemctl", fs.readFileSync(path.join(FIXTURES, "systemctl")), 0o755);
+        if (this.options.docker === false) for (const docker of ["/usr/local/bin/docker", "/usr/bin/docker"]) if (fs.existsSync(docker)) this.hide(docker);
+        const system = this.options.os ?? "debian12";
+        if (system !== "debian12") {
+            this.writeFile("/etc/os-release", OS_RELEASE[system]);
+            this.writeFile("/usr/lib/os-release", OS_RELEASE[system]);
+        }
+        if (system === "debian13") {
+            // Debian 13's apt checks signatures without an apt-key command; this machine's apt (12's)
+            // needs one, so it gets a copy where only apt looks (Dir::Bin::apt-key).
+            if (fs.existsSync("/usr/bin/apt-key")) {
+                this.writeFile("/usr/lib/apt/testbed-apt-key", fs.readFileSync("/usr/bin/apt-key"), 0o755);
+                this.writeFile("/etc/apt/apt.conf.d/00testbed-apt-key", 'Dir::Bin::apt-key "/usr/lib/apt/testbed-apt-key";\n');
+            }
+            for (const tool of ["/usr/bin/apt-key", "/usr/bin/add-apt-repository"]) if (fs.existsSync(tool)) this.hide(tool);
+        }
     }
 
     stopSshd(): void {
@@ -292,23 +362,38 @@ export class TestHost {
     }
 }
 
+/** The folders each host sees through an overlay of this machine's. */
+const OVERLAID = ["etc", "usr", "var"];
+
 /** Host slots (addresses, namespace names) taken by this process's hosts, of any bed. */
 const slotsInUse = new Set<number>();
 
-/** The stand-in installer and AWS endpoints, served on each host's link address only. */
+export interface TestBedOptions {
+    /** Where the stand-in AWS API keeps its records (the e2e's stand-in state). Default: a folder of the bed's own. */
+    readonly stateDir?: string;
+    /** The regions whose S3, SSM and ECS names the hosts reach. Default eu-west-1. */
+    readonly regions?: readonly string[];
+}
+
+/** What the hosts reach, on each host's link address only: the downloads and the stand-in AWS API, over HTTPS. */
 export class TestBed {
     readonly dir: string;
     readonly clientKey: string;
     readonly hosts: TestHost[] = [];
-    private readonly servers: http.Server[] = [];
-    private port = 0;
+    readonly downloads: Downloads;
+    /** Where the stand-in AWS API keeps its records (activations, registrations). */
+    readonly stateDir: string;
+    private readonly servers: https.Server[] = [];
+    private readonly api = new Map<string, http.RequestListener>();
     /** Seconds the stand-in endpoints' clock is ahead of ours (to test the clock check). */
     clockSkewSeconds = 0;
 
-    constructor() {
+    constructor(options: TestBedOptions = {}) {
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecs-anywhere-testbed-"));
         this.clientKey = path.join(this.dir, "client_key");
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", this.clientKey]);
+        this.stateDir = options.stateDir ?? path.join(this.dir, "standins");
+        this.downloads = new Downloads(path.join(this.dir, "downloads"), options.regions ?? ["eu-west-1"]);
     }
 
     async addHost(name: string, options: HostOptions = {}): Promise<TestHost> {
@@ -328,51 +413,89 @@ export class TestBed {
 
     /**
      * One address every host reaches (the first host's gateway, routed from the others' links), so
-     * that one stack-wide setting (installer URL, endpoints) serves all hosts, as on a real site.
+     * that one stack-wide setting serves all hosts, as on a real site.
      */
     get sharedGateway(): string {
         if (this.hosts.length === 0) throw new Error("add a host first");
         return this.hosts[0].gateway;
     }
 
-    /** URL of the stand-in installer as `host` reaches it. */
-    installerUrl(host: TestHost): string {
-        return `http://${host.gateway}:${this.port}/ecs-anywhere-install-latest.sh`;
+    /**
+     * An SSM activation the stand-in SSM knows (as the aws stand-in records the ones it creates):
+     * hosts register with its id and code, up to `registrationLimit` times.
+     */
+    addActivation(id: string, code: string, registrationLimit = 10): void {
+        new RecordStore("aws", this.stateDir).add(`activation#${id}`, {
+            type: "aws:ssm/activation:Activation",
+            name: "test-activation",
+            id,
+            urn: "",
+            outputs: { registrationLimit, expirationDate: new Date(Date.now() + 24 * 3600 * 1000).toISOString(), activationCode: "[secret]", activationCodeSha256: crypto.createHash("sha256").update(code).digest("hex") },
+        });
     }
 
-    /** URL of a stand-in AWS endpoint as `host` reaches it. */
-    endpointUrl(host: TestHost, service: "ssm" | "ecs"): string {
-        return `http://${host.gateway}:${this.port}/${service}`;
+    /** A cluster the stand-in ECS knows. */
+    addCluster(name: string, region = "eu-west-1"): void {
+        new RecordStore("aws", this.stateDir).add(`cluster#${name}`, { type: "aws:ecs/cluster:Cluster", name, id: `arn:aws:ecs:${region}:123456789012:cluster/${name}`, urn: "", outputs: { name, region, arn: `arn:aws:ecs:${region}:123456789012:cluster/${name}` } });
     }
 
-    installerScript(host: TestHost): string {
-        return fs.readFileSync(path.join(FIXTURES, "standin-installer.sh"), "utf8").replaceAll("@NODE@", process.execPath).replaceAll("@LOG@", host.installerLog);
+    /** The managed instances the stand-in SSM holds registered (what DescribeInstanceInformation would list). */
+    managedInstances(): { id: string; activationId: string }[] {
+        return new RecordStore("ssm-api", this.stateDir).all().map((r) => ({ id: r.id, activationId: String(r.outputs?.activationId ?? "") }));
+    }
+
+    /** The container instances the stand-in ECS holds registered (what DescribeContainerInstances would list). */
+    containerInstances(): { arn: string; cluster: string; managedInstanceId: string }[] {
+        return new RecordStore("ecs-api", this.stateDir).all().map((r) => ({ arn: r.id, cluster: String(r.outputs?.cluster ?? ""), managedInstanceId: String(r.outputs?.ec2InstanceId ?? "") }));
+    }
+
+    /** The stand-in AWS API for `name` (`ssm.<region>.amazonaws.com`). */
+    private apiFor(name: string): http.RequestListener {
+        const region = name.split(".")[1];
+        let handler = this.api.get(region);
+        if (!handler) {
+            handler = awsApiHandler({ stateDir: this.stateDir, region });
+            this.api.set(region, handler);
+        }
+        return handler;
     }
 
     private async serve(address: string): Promise<void> {
-        const server = http.createServer((request, response) => {
-            // The asking host, by its own address: hosts may reach another host's gateway (see sharedGateway).
+        const server = https.createServer({ key: this.downloads.serverKey, cert: this.downloads.serverCertificate }, (request, response) => {
+            const name = String(request.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
             const host = this.hosts.find((h) => h.address === request.socket.remoteAddress) ?? this.hosts.find((h) => h.gateway === address);
-            if (request.url === "/ecs-anywhere-install-latest.sh" && host) {
-                response.end(this.installerScript(host));
-                return;
-            }
+            host?.fetched.push(`https://${name}${request.url ?? "/"}`);
             response.sendDate = false;
             response.setHeader("date", new Date(Date.now() + this.clockSkewSeconds * 1000).toUTCString());
-            response.statusCode = 404;
-            response.end("stand-in AWS endpoint\n");
+            if (isApiName(name)) {
+                this.apiFor(name)(request, response);
+                return;
+            }
+            const served = request.method === "GET" || request.method === "HEAD" ? this.downloads.get(name, request.url ?? "/") : undefined;
+            if (!served) {
+                response.statusCode = 404;
+                response.end("Not Found\n");
+                return;
+            }
+            response.setHeader("content-type", served.type ?? "application/octet-stream");
+            response.setHeader("content-length", served.body.length);
+            response.end(request.method === "HEAD" ? undefined : served.body);
         });
         await new Promise<void>((resolve, reject) => {
             server.once("error", reject);
-            server.listen(this.port, address, () => resolve());
+            server.listen(443, address, () => resolve());
         });
-        this.port = (server.address() as { port: number }).port;
         this.servers.push(server);
     }
 
     async cleanUp(): Promise<void> {
         for (const host of this.hosts) host.cleanUp();
-        await Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+        await Promise.all(
+            this.servers.map((server) => {
+                server.closeAllConnections();
+                return new Promise((resolve) => server.close(resolve));
+            }),
+        );
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
 }

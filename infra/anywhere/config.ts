@@ -49,10 +49,12 @@ export interface AnywhereConfig {
     readonly activationRenewDays: number;
     /** Let Run Command and Session Manager reach the hosts (their role gets the ec2messages and ssmmessages channels). Default false. */
     readonly ssmRemoteAccess: boolean;
-    /** Where hosts fetch the installer. Default the official URL. */
+    /** Where hosts fetch the installer (https:// only). Default AWS's release `INSTALLER_VERSION` on GitHub. */
     readonly installerUrl: string;
-    /** Expected sha256 of the installer; unset: not checked. */
-    readonly installerSha256?: string;
+    /** Expected sha256 of the installer (`none`: not checked). Default the pinned release's; required with another `installerUrl`. */
+    readonly installerSha256: string;
+    /** The amazon-ecs-init version the installer installs (`--ecs-version`), the same on every host. Default `DEFAULT_ECS_VERSION`. */
+    readonly ecsVersion: string;
     /** Clear another cluster's (or a stale) registration on a host and register again. Default false. */
     readonly reregister: boolean;
     /** Workers on the hosts. Default one per host. */
@@ -67,7 +69,14 @@ export interface AnywhereConfig {
     readonly ecsEndpoint?: string;
 }
 
-export const OFFICIAL_INSTALLER_URL = "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh";
+/** AWS's installer release the hosts run by default: its script at that release tag, and its sha256. */
+export const INSTALLER_VERSION = "v1.105.0";
+export const DEFAULT_INSTALLER_URL = `https://raw.githubusercontent.com/aws/amazon-ecs-agent/${INSTALLER_VERSION}/scripts/ecs-anywhere-install.sh`;
+export const DEFAULT_INSTALLER_SHA256 = "92a118a8c15f377f9c0b30b4445b0cfc08385bfe5bd3107e2dfe8b4d1b1125c8";
+/** The amazon-ecs-init package of that release (its Debian changelog's version form). */
+export const DEFAULT_ECS_VERSION = "1.105.0-1";
+/** AWS's unversioned URL: it changes with every release, so a pinned sha256 breaks with the next one. */
+export const LATEST_INSTALLER_URL = "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh";
 /** SSM's limit on registrations per activation. */
 export const MAX_HOSTS_PER_ACTIVATION = 1000;
 /** SSM's longest activation. */
@@ -231,13 +240,17 @@ export function loadAnywhereConfig(
     const activationExpiryDays = rawExpiry === undefined ? activationRenewDays + 1 : expiryCap;
     const activationHeadroom = wholeNumber(key("activationHeadroom"), get("activationHeadroom") ?? ACTIVATION_DEFAULTS.spare, 0, MAX_HOSTS_PER_ACTIVATION - 1);
 
-    const installerUrl = matching(key("installerUrl"), get("installerUrl") ?? OFFICIAL_INSTALLER_URL, /^https?:\/\/\S+$/, `a URL; the official one is ${OFFICIAL_INSTALLER_URL}`);
+    const installerUrl = matching(key("installerUrl"), get("installerUrl") ?? DEFAULT_INSTALLER_URL, /^https:\/\/[^\s/]+(\/\S*)?$/, `an https:// URL (the hosts fetch it over HTTPS only); the default is ${DEFAULT_INSTALLER_URL}`);
     const rawSha256 = get("installerSha256");
-    const installerSha256 = rawSha256 === undefined ? undefined : matching(key("installerSha256"), rawSha256, /^[0-9a-f]{64}$/, "64 lower-case hex digits, as `sha256sum ecs-anywhere-install.sh` prints");
+    if (rawSha256 === undefined && installerUrl !== DEFAULT_INSTALLER_URL) {
+        throw new ConfigError(key("installerSha256"), undefined, `\`ecs-anywhere:installerUrl\` is not the default, so pin what it serves: set installerSha256 to its sha256 (\`curl --proto =https -fsSL '${installerUrl}' | sha256sum\`), or to none to skip the check`);
+    }
+    const installerSha256 = rawSha256 === undefined ? DEFAULT_INSTALLER_SHA256 : matching(key("installerSha256"), rawSha256, /^([0-9a-f]{64}|none)$/, "64 lower-case hex digits, as `sha256sum ecs-anywhere-install.sh` prints (or none: not checked)");
+    const ecsVersion = matching(key("ecsVersion"), get("ecsVersion") ?? DEFAULT_ECS_VERSION, /^[0-9][A-Za-z0-9.+~-]*$/, `an amazon-ecs-init package version such as ${DEFAULT_ECS_VERSION}`);
     const endpointUrl = (name: "ssmEndpoint" | "ecsEndpoint", service: string): string | undefined => {
         const value = get(name);
         if (value === undefined) return undefined;
-        return matching(key(name), value, /^https?:\/\/[^\s/]+(\/\S*)?$/, `the URL the hosts reach ${service} at, e.g. https://${service.toLowerCase()}.eu-west-1.amazonaws.com or your interface VPC endpoint's https://vpce-....${service.toLowerCase()}.eu-west-1.vpce.amazonaws.com; unset it to use the region's public endpoint`);
+        return matching(key(name), value, /^https:\/\/[^\s/]+(\/\S*)?$/, `an https:// URL the hosts reach ${service} at, e.g. https://${service.toLowerCase()}.eu-west-1.amazonaws.com or your interface VPC endpoint's https://vpce-....${service.toLowerCase()}.eu-west-1.vpce.amazonaws.com; unset it to use the region's public endpoint`);
     };
     const ssmEndpoint = endpointUrl("ssmEndpoint", "SSM");
     const ecsEndpoint = endpointUrl("ecsEndpoint", "ECS");
@@ -256,7 +269,8 @@ export function loadAnywhereConfig(
         activationExpiryDays,
         activationRenewDays,
         installerUrl,
-        ...(installerSha256 === undefined ? {} : { installerSha256 }),
+        installerSha256,
+        ecsVersion,
         reregister,
         ssmRemoteAccess,
         desiredCount: wholeNumber(key("desiredCount"), get("desiredCount") ?? hosts.length, 0, MAX_HOSTS_PER_ACTIVATION),

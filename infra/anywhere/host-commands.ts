@@ -12,7 +12,10 @@ export interface HostStepSettings {
     readonly cluster: string;
     readonly dataDir: string;
     readonly installerUrl: string;
-    readonly installerSha256?: string;
+    /** The installer's sha256; `none`: not checked. */
+    readonly installerSha256: string;
+    /** The amazon-ecs-init package version the installer installs (`--ecs-version`). */
+    readonly ecsVersion: string;
     readonly reregister: boolean;
     readonly verifyTimeoutSeconds: number;
     /** Where the host reaches SSM and ECS (interface VPC endpoints, a proxy); unset: the region's public endpoints. */
@@ -22,7 +25,7 @@ export interface HostStepSettings {
 
 export interface HostCommands {
     readonly preflight: string;
-    /** Makes the host's sealing key once; prints `seal-key <base64>` as its last line. */
+    /** Makes a fresh sealing key (install removes it once used); prints `seal-key <base64>` as its last line. */
     readonly seal: string;
     /** Reads the activation code (line 1, as it is or sealed) and id (line 2) from standard input. */
     readonly install: string;
@@ -40,7 +43,7 @@ export function hostCommands(s: HostStepSettings): HostCommands {
         install: installCommand(s),
         prepareData: prepareDataCommand(s),
         verify: verifyCommand(s),
-        deregister: cleanupCommand(s.hostName),
+        deregister: cleanupCommand(s.hostName, s.cluster),
     };
 }
 
@@ -68,7 +71,8 @@ export function installCommand(s: HostStepSettings): string {
         REGION: s.region,
         CLUSTER: s.cluster,
         INSTALLER_URL: s.installerUrl,
-        ...(s.installerSha256 ? { INSTALLER_SHA256: s.installerSha256 } : {}),
+        INSTALLER_SHA256: s.installerSha256,
+        ECS_VERSION: s.ecsVersion,
         REREGISTER: String(s.reregister),
         ...(s.ecsEndpoint ? { ECS_ENDPOINT: s.ecsEndpoint } : {}),
     });
@@ -107,11 +111,12 @@ export function preflightCommand(s: Omit<HostStepSettings, "cluster">): string {
 }
 
 /**
- * The host-side clean-up on its own: it needs only the host's name, so the resource that runs it
- * depends on nothing AWS-side (no cluster, no region output) and nothing AWS-side waits on it.
+ * The host-side clean-up on its own: it needs only the host's name and the cluster's name (a plain
+ * value known before anything is made), so the resource that runs it depends on nothing AWS-side
+ * and nothing AWS-side waits on it. A host registered to another cluster is left alone.
  */
-export function cleanupCommand(hostName: string): string {
-    return remoteScriptCommand("deregister", { HOST_NAME: hostName });
+export function cleanupCommand(hostName: string, cluster: string): string {
+    return remoteScriptCommand("deregister", { HOST_NAME: hostName, CLUSTER: cluster });
 }
 
 /** What the install step reads on standard input: the code (as it is, or sealed to the host), then the id. */

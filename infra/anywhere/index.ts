@@ -42,11 +42,17 @@ export function readRegionStack(regionStack: string): RegionStackOutputs {
     return outputs;
 }
 
-/** The command a person runs on a host to register it by hand (contains the secret code). */
-export function manualInstallCommand(installerUrl: string, region: string, cluster: string, activationId: string, activationCode: string): string {
+/**
+ * The command a person runs on a host to register it by hand (contains the secret code): the
+ * stack's installer, fetched over HTTPS only (redirects too), checked against its sha256, run with
+ * the stack's agent version. The code is on that command line, and on the SSM agent's `-register`.
+ */
+export function manualInstallCommand(installer: { url: string; sha256: string; ecsVersion: string }, region: string, cluster: string, activationId: string, activationCode: string): string {
+    const file = "/tmp/ecs-anywhere-install.sh";
+    const check = installer.sha256 === "none" ? "" : `echo ${shellQuote(`${installer.sha256}  ${file}`)} | sha256sum -c - && `;
     return (
-        `curl --proto '=https' -fsSL -o /tmp/ecs-anywhere-install.sh ${shellQuote(installerUrl)} && ` +
-        `sudo bash /tmp/ecs-anywhere-install.sh --region ${shellQuote(region)} --cluster ${shellQuote(cluster)} ` +
+        `curl --proto '=https' --proto-redir '=https' -fsSL -o ${file} ${shellQuote(installer.url)} && ${check}` +
+        `sudo bash ${file} --region ${shellQuote(region)} --cluster ${shellQuote(cluster)} --ecs-version ${shellQuote(installer.ecsVersion)} ` +
         `--activation-id ${shellQuote(activationId)} --activation-code ${shellQuote(activationCode)}`
     );
 }
@@ -93,7 +99,8 @@ function lifecycleSettingsOf(config: AnywhereConfig): HostLifecycleSettings {
     return {
         dataDir: config.dataDir,
         installerUrl: config.installerUrl,
-        ...(config.installerSha256 ? { installerSha256: config.installerSha256 } : {}),
+        installerSha256: config.installerSha256,
+        ecsVersion: config.ecsVersion,
         reregister: config.reregister,
         verifyTimeoutSeconds: config.verifyTimeoutSeconds,
         ...(config.ssmEndpoint ? { ssmEndpoint: config.ssmEndpoint } : {}),
@@ -225,7 +232,7 @@ export function buildAnywhere(options: AnywhereProgramOptions = {}): AnywhereDep
         activationCode,
         installCommand: pulumi.secret(
             pulumi.all([region.region, cluster.name, activation.id, activationCode]).apply(([regionName, clusterName, id, code]) =>
-                manualInstallCommand(config.installerUrl, regionName, clusterName, id, code),
+                manualInstallCommand({ url: config.installerUrl, sha256: config.installerSha256, ecsVersion: config.ecsVersion }, regionName, clusterName, id, code),
             ),
         ),
         hosts: pulumi.all(

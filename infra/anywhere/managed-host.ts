@@ -43,9 +43,10 @@ export interface ManagedHostArgs {
     /** In the triggers of install and verify: a new cluster registers the host again. */
     readonly clusterArn: pulumi.Input<string>;
     /**
-     * Plain values known before anything is made that name the cluster the host joins (its name,
-     * the stack's AWS region): a change cleans the host before it registers again. Unlike the
-     * cluster's ARN they tie the clean-up to no resource, so the cluster never waits on it.
+     * Plain values known before anything is made that name the cluster the host joins (its name
+     * first, then the stack's AWS region): a change cleans the host before it registers again.
+     * Unlike the cluster's ARN they tie the clean-up to no resource, so the cluster never waits on
+     * it; the clean-up clears only a registration to that cluster.
      */
     readonly clusterPlacement: readonly string[];
     readonly activationId: pulumi.Input<string>;
@@ -160,7 +161,7 @@ export class ManagedHost extends pulumi.ComponentResource {
         // registration, verify and install are gone.
         this.cleanup = new command.remote.Command(
             `${name}-cleanup`,
-            { ...common, delete: cleanupCommand(host.name), triggers: [...identity, ...args.clusterPlacement] },
+            { ...common, delete: cleanupCommand(host.name, args.clusterPlacement[0]), triggers: [...identity, ...args.clusterPlacement] },
             childOptions(this, { dependsOn: [this.preflight], deleteBeforeReplace: true }),
         );
         // The key the activation code is sealed to: a fresh one at every new activation (install

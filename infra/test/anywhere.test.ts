@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { activationWindow, registrationLimit } from "../anywhere/activation";
-import { loadAnywhereConfig } from "../anywhere/config";
+import { DEFAULT_ECS_VERSION, DEFAULT_INSTALLER_SHA256, DEFAULT_INSTALLER_URL, loadAnywhereConfig } from "../anywhere/config";
 import { cleanupCommand, hostCommands, installedAs, parseVerifyOutput, verifyCommand } from "../anywhere/host-commands";
 import { HostKeyError, keyscanCommand, parseHostKey } from "../anywhere/host-key";
 import { buildAnywhere, readRegionStack, type AnywhereDeployment } from "../anywhere/index";
@@ -168,8 +168,12 @@ describe("anywhere stack", function () {
             assert.equal(await pulumi.isSecret(deployment.outputs.installCommand), true);
             assert.equal(await pulumi.isSecret(deployment.outputs.activationId), false);
             const install = outputs.installCommand as string;
-            assert.match(install, /^curl --proto '=https' -fsSL -o \/tmp\/ecs-anywhere-install\.sh 'https:\/\/amazon-ecs-agent\.s3\.amazonaws\.com\/ecs-anywhere-install-latest\.sh' && sudo bash/);
-            assert.match(install, /--region 'eu-west-1' --cluster 'ecs-anywhere-anywhere' --activation-id '.*-activation-id' --activation-code 'MOCK-ACTIVATION-CODE-1234'$/);
+            // HTTPS only (redirects too), the pinned release checked by sha256, the pinned agent.
+            assert.ok(
+                install.startsWith(`curl --proto '=https' --proto-redir '=https' -fsSL -o /tmp/ecs-anywhere-install.sh '${DEFAULT_INSTALLER_URL}' && echo '${DEFAULT_INSTALLER_SHA256}  /tmp/ecs-anywhere-install.sh' | sha256sum -c - && sudo bash`),
+                install.replace(/MOCK-ACTIVATION-CODE-1234/g, "***"),
+            );
+            assert.match(install, new RegExp(`--region 'eu-west-1' --cluster 'ecs-anywhere-anywhere' --ecs-version '${DEFAULT_ECS_VERSION}' --activation-id '.*-activation-id' --activation-code 'MOCK-ACTIVATION-CODE-1234'$`));
         });
         it("keeps the expiry fixed within a window and renews before it runs out", () => {
             const first = activationWindow(NOW, 14, 3);
@@ -223,7 +227,7 @@ describe("anywhere stack", function () {
             }
             const commands = ofType("command:remote:Command");
             const create = (suffix: string, host: string) => String(commands.find((c) => c.name === `ecs-anywhere-anywhere-${host}-${suffix}`)?.inputs.create);
-            const expected = hostCommands({ hostName: "pi-1", region: MOCK_REGION, cluster: "ecs-anywhere-anywhere", dataDir: "/data", installerUrl: "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh", reregister: false, verifyTimeoutSeconds: 300 });
+            const expected = hostCommands({ hostName: "pi-1", region: MOCK_REGION, cluster: "ecs-anywhere-anywhere", dataDir: "/data", installerUrl: DEFAULT_INSTALLER_URL, installerSha256: DEFAULT_INSTALLER_SHA256, ecsVersion: DEFAULT_ECS_VERSION, reregister: false, verifyTimeoutSeconds: 300 });
             assert.equal(create("preflight", "pi-1"), expected.preflight);
             assert.equal(create("seal", "pi-1"), expected.seal);
             assert.equal(create("install", "pi-1"), expected.install);
@@ -242,7 +246,8 @@ describe("anywhere stack", function () {
             for (const [name, host] of Object.entries(deployment.hosts)) {
                 const step = (suffix: string) => `ecs-anywhere-anywhere-${name}-${suffix}`;
                 const cleanup = ofType("command:remote:Command").find((c) => c.name === step("cleanup"));
-                assert.equal(cleanup?.inputs.delete, cleanupCommand(name));
+                assert.equal(cleanup?.inputs.delete, cleanupCommand(name, "ecs-anywhere-anywhere"));
+                assert.match(String(cleanup?.inputs.delete), /CLUSTER='ecs-anywhere-anywhere'/, "the clean-up clears only this cluster's registration");
                 // Nothing AWS-side among what the clean-up (and the preflight it waits for) depends on,
                 // directly or through an Output: at destroy none of it waits for the host.
                 for (const suffix of ["cleanup", "preflight"]) {
@@ -269,7 +274,7 @@ describe("anywhere stack", function () {
             assert.equal(installedAs(""), undefined);
             assert.equal(installedAs("managed-instance mi-bad"), undefined);
             assert.ok(dependencyClosure("ecs-anywhere-anywhere-pi-1-verify").has("ecs-anywhere-anywhere-pi-1-install"));
-            const settings = { hostName: "pi-1", region: MOCK_REGION, cluster: "c", dataDir: "/data", installerUrl: "u", reregister: false, verifyTimeoutSeconds: 5 };
+            const settings = { hostName: "pi-1", region: MOCK_REGION, cluster: "c", dataDir: "/data", installerUrl: "u", installerSha256: "none", ecsVersion: "1", reregister: false, verifyTimeoutSeconds: 5 };
             assert.match(verifyCommand(settings, "mi-0123456789abcdef0"), /INSTALLED_AS='mi-0123456789abcdef0'/);
             assert.doesNotMatch(verifyCommand(settings), /INSTALLED_AS='/);
         });
@@ -650,9 +655,13 @@ describe("anywhere config", () => {
         [{ "ecs-anywhere:activationExpiryDays": 31 }, /`ecs-anywhere:activationExpiryDays` is 31: set it to a whole number from 1 to 30/],
         [{ "ecs-anywhere:dataDir": "data" }, /`ecs-anywhere:dataDir` is "data": expected an absolute folder/],
         [{ "ecs-anywhere:installerSha256": "abc" }, /`ecs-anywhere:installerSha256` is "abc": expected 64 lower-case hex digits/],
+        [{ "ecs-anywhere:installerUrl": "http://mirror.example/ecs-anywhere-install.sh" }, /`ecs-anywhere:installerUrl` is "http:\/\/mirror\.example\/ecs-anywhere-install\.sh": expected an https:\/\/ URL \(the hosts fetch it over HTTPS only\)/],
+        [{ "ecs-anywhere:installerUrl": "https://mirror.example/ecs-anywhere-install.sh" }, /`ecs-anywhere:installerSha256` is not set: `ecs-anywhere:installerUrl` is not the default, so pin what it serves/],
+        [{ "ecs-anywhere:ecsVersion": "latest; rm -rf /" }, /`ecs-anywhere:ecsVersion` is "latest; rm -rf \/": expected an amazon-ecs-init package version such as 1\.105\.0-1/],
+        [{ "ecs-anywhere:ssmEndpoint": "http://ssm.eu-west-1.amazonaws.com" }, /`ecs-anywhere:ssmEndpoint` is "http:\/\/ssm\.eu-west-1\.amazonaws\.com": expected an https:\/\/ URL the hosts reach SSM at/],
         [{ "ecs-anywhere:logFileNames": "names" }, /`ecs-anywhere:logFileNames` is "names": set it to one of plain, hash, off/],
-        [{ "ecs-anywhere:ssmEndpoint": "vpce-123.ssm" }, /`ecs-anywhere:ssmEndpoint` is "vpce-123.ssm": expected the URL the hosts reach SSM at/],
-        [{ "ecs-anywhere:ecsEndpoint": "https://ecs .example" }, /`ecs-anywhere:ecsEndpoint` is "https:\/\/ecs \.example": expected the URL the hosts reach ECS at/],
+        [{ "ecs-anywhere:ssmEndpoint": "vpce-123.ssm" }, /`ecs-anywhere:ssmEndpoint` is "vpce-123.ssm": expected an https:\/\/ URL the hosts reach SSM at/],
+        [{ "ecs-anywhere:ecsEndpoint": "https://ecs .example" }, /`ecs-anywhere:ecsEndpoint` is "https:\/\/ecs \.example": expected an https:\/\/ URL the hosts reach ECS at/],
     ];
     for (const [extra, message] of bad) {
         it(`stops on ${JSON.stringify(extra).slice(0, 90)}`, () => {
@@ -678,10 +687,10 @@ describe("anywhere config", () => {
     it("hands the hosts' SSM and ECS endpoints to preflight, and ECS's to the installer", () => {
         const config = load({ "ecs-anywhere:ssmEndpoint": "https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com", "ecs-anywhere:ecsEndpoint": "https://vpce-1.ecs.eu-west-1.vpce.amazonaws.com" });
         assert.equal(config.ssmEndpoint, "https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com");
-        const commands = hostCommands({ hostName: "pi-1", region: "eu-west-1", cluster: "c", dataDir: "/data", installerUrl: config.installerUrl, reregister: false, verifyTimeoutSeconds: 60, ssmEndpoint: config.ssmEndpoint, ecsEndpoint: config.ecsEndpoint });
+        const commands = hostCommands({ hostName: "pi-1", region: "eu-west-1", cluster: "c", dataDir: "/data", installerUrl: config.installerUrl, installerSha256: config.installerSha256, ecsVersion: config.ecsVersion, reregister: false, verifyTimeoutSeconds: 60, ssmEndpoint: config.ssmEndpoint, ecsEndpoint: config.ecsEndpoint });
         assert.match(commands.preflight, /SSM_ENDPOINT='https:\/\/vpce-1\.ssm\.eu-west-1\.vpce\.amazonaws\.com' ECS_ENDPOINT='https:\/\/vpce-1\.ecs/);
         assert.match(commands.install, /ECS_ENDPOINT='https:\/\/vpce-1\.ecs\.eu-west-1\.vpce\.amazonaws\.com'/);
-        assert.doesNotMatch(hostCommands({ hostName: "pi-1", region: "eu-west-1", cluster: "c", dataDir: "/data", installerUrl: config.installerUrl, reregister: false, verifyTimeoutSeconds: 60 }).install, /ECS_ENDPOINT='/);
+        assert.doesNotMatch(hostCommands({ hostName: "pi-1", region: "eu-west-1", cluster: "c", dataDir: "/data", installerUrl: config.installerUrl, installerSha256: config.installerSha256, ecsVersion: config.ecsVersion, reregister: false, verifyTimeoutSeconds: 60 }).install, /ECS_ENDPOINT='/);
     });
     it("reads the example with its defaults", () => {
         const config = load({});
