@@ -37,7 +37,7 @@ import { externalWorkerContainer, EXTERNAL_NETWORK_MODE } from "../infra/anywher
 import { prepareDataCommand } from "../infra/anywhere/host-commands";
 import { DATA_MOUNT_PATH, WORKER_UID, type WorkerContainerDefinition } from "../infra/worker-task";
 import { startTcpProxy, type TcpProxy } from "../test-support/tcp-proxy";
-import { HOSTILE_BODIES, snapshot, sqsClient, startEmulator, TEST_CREDENTIALS, waitFor, type Emulator } from "../worker/test/support/harness";
+import { dataEntries, HOSTILE_BODIES, snapshot, sqsClient, startEmulator, TEST_CREDENTIALS, waitFor, type Emulator } from "../worker/test/support/harness";
 import { podmanRunArgs } from "./lib/ecs-run";
 import { Podman, podmanUnavailable } from "./lib/podman";
 
@@ -259,7 +259,7 @@ const checks: Check[] = [
                 writeFiles(run, DEMO_FILES);
                 await send(run, queueUrl, DEMO_FILES);
                 await waitFor("the five demo files moved and deleted", () => processed(run).length === 5 && queueCounts(run, "main").inflight + queueCounts(run, "main").ready === 0, 30_000);
-                expect(fs.readdirSync(path.join(run.data, "sourcefolder")).length === 0, "the source folder is not empty");
+                expect(dataEntries(path.join(run.data, "sourcefolder")).length === 0, "the source folder is not empty");
                 for (const name of DEMO_FILES) expect(fs.readFileSync(path.join(run.data, "destinationfolder", name + SUFFIX), "utf8") === `content of ${name}\n`, `${name} moved wrong`);
                 const moved = await events(run, id, "moved");
                 expect(moved.length === 5 && moved.every((e) => typeof e.file === "string" && !DEMO_FILES.includes(e.file)), `moved lines ${JSON.stringify(moved.slice(0, 2))}: expected five, names hashed (LOG_FILE_NAMES=hash)`);

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DEFAULTS } from "../../src/options";
+import { PARTIAL_FOLDER, RECEIPT_FOLDER, STAGING_FOLDER } from "../../src/mover";
 import { createSqsClient, type SqsClientOverrides, type SqsSender } from "../../src/sqs";
 
 export const TEST_REGION = "us-east-1";
@@ -134,7 +135,7 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
 }
 
 /** The folders the worker keeps for itself inside the data folders (mover.ts): partial copies, receipts, staging. */
-export const WORKER_OWN_FOLDERS: readonly string[] = [".ecs-anywhere-partial", ".ecs-anywhere-moved", ".ecs-anywhere-staging"];
+export const WORKER_OWN_FOLDERS: readonly string[] = [PARTIAL_FOLDER, RECEIPT_FOLDER, STAGING_FOLDER];
 
 /** The entries of a data folder, without the worker's own folders. */
 export function dataEntries(dir: string): string[] {
