@@ -41,7 +41,8 @@ prepare_folder() {
     refuse_data_link "$folder"
     [ -d "$folder" ] || fatal "$folder is not a folder" "move it out of the way (it is not the worker's $1) and run pulumi up again"
     (
-        cd -P -- "$folder" || exit 1
+        cd -P -- "$folder" 2>/dev/null || fatal "$folder vanished (or was replaced) while this step ran; nothing was changed there" \
+            "check who writes to $DATA_REAL and run pulumi up again"
         # Entered through a link swapped in since the check: somewhere else; change nothing there.
         inside="$(pwd -P)"
         [ "$inside" = "$folder" ] || fatal "$folder became a link (to $(printf '%q' "$inside")) while this step ran; nothing was changed there" \

@@ -139,7 +139,7 @@ describe("links in the data folder, over SSH", function () {
                 const result = await host.ssh(commands().prepareData);
                 if (result.status === 0) done++;
                 else {
-                    assert.match(result.stderr, /sourcefolder (is a symbolic link|became a link|is not a folder)|cannot create/, result.stderr);
+                    assert.match(result.stderr, /sourcefolder (is a symbolic link|became a link|is not a folder|vanished)|cannot create/, result.stderr);
                     refused++;
                 }
                 expectVictimsUntouched();
